@@ -1,0 +1,60 @@
+import type { Agent, AgentList, AgentStats, SearchAgentsQuery } from "@agnt/contract";
+import type { Db, Queryable } from "../db/types.ts";
+import { AppError } from "../http/problem.ts";
+import * as sql from "./sql.ts";
+
+/** The agent card as the contract shapes it. */
+export function toAgent(row: sql.AgentRow): Agent {
+  return {
+    agent_id: row.agent_id,
+    slug: row.slug,
+    name: row.name,
+    description: row.description,
+    tags: row.tags,
+    pricing: row.pricing,
+    input_schema: row.input_schema,
+    output_schema: row.output_schema,
+    provider_name: row.provider_name,
+    created_at: row.created_at.toISOString(),
+    updated_at: row.updated_at.toISOString(),
+  };
+}
+
+/** Searches the catalogue. Blank text means no text filter; tags are all required. */
+export async function searchAgents(db: Db, query: SearchAgentsQuery): Promise<AgentList> {
+  const text = query.q?.trim();
+  const filter: sql.SearchFilter = {
+    q: text ? text : undefined,
+    tags: [...new Set(query.tag ?? [])],
+  };
+  const [rows, total] = await Promise.all([
+    sql.searchAgents(db, filter, { limit: query.limit, offset: query.offset }),
+    sql.countAgents(db, filter),
+  ]);
+  return { agents: rows.map(toAgent), total };
+}
+
+/** The agent's row, or AGENT_NOT_FOUND. */
+export async function requireAgent(db: Queryable, agentId: string): Promise<sql.AgentRow> {
+  const row = await sql.findAgent(db, agentId);
+  if (!row) throw new AppError("AGENT_NOT_FOUND", { detail: `No agent ${agentId}.` });
+  return row;
+}
+
+export async function getAgent(db: Db, agentId: string): Promise<Agent> {
+  return toAgent(await requireAgent(db, agentId));
+}
+
+export async function getAgentStats(db: Db, agentId: string): Promise<AgentStats> {
+  await requireAgent(db, agentId);
+  const row = await sql.agentStats(db, agentId);
+  const decided = row.completed_jobs + row.failed_jobs + row.rejected_jobs;
+  return {
+    agent_id: agentId,
+    ...row,
+    success_rate: decided === 0 ? null : row.completed_jobs / decided,
+  };
+}
+
+export type { AgentInput, AgentRow } from "./sql.ts";
+export { upsertAgent } from "./sql.ts";

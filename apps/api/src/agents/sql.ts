@@ -1,0 +1,183 @@
+import type { Queryable } from "../db/types.ts";
+
+export interface AgentRow {
+  agent_id: string;
+  owner_account_id: string;
+  slug: string;
+  name: string;
+  description: string;
+  tags: string[];
+  pricing: { model: "per_job" | "free"; amount_cents: number; currency: string };
+  input_schema: Record<string, unknown>;
+  output_schema: Record<string, unknown>;
+  provider_name: string;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const AGENT_COLUMNS = `a.agent_id, a.owner_account_id, a.slug, a.name, a.description, a.tags, a.pricing,
+  a.input_schema, a.output_schema, p.name AS provider_name, a.created_at, a.updated_at`;
+
+export interface SearchFilter {
+  /** Free text; undefined or blank: no text filter. */
+  q?: string | undefined;
+  tags: string[];
+}
+
+/** `%`, `_` and `\` stand for themselves in a LIKE pattern built from user text. */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** WHERE clause and parameters shared by the search and its count. */
+function searchWhere(filter: SearchFilter): { where: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const clauses: string[] = [];
+  if (filter.tags.length > 0) {
+    params.push(filter.tags);
+    clauses.push(`a.tags @> $${params.length}::text[]`);
+  }
+  if (filter.q) {
+    params.push(filter.q, `%${escapeLike(filter.q.toLowerCase())}%`);
+    const q = `$${params.length - 1}`;
+    const like = `$${params.length}`;
+    clauses.push(
+      `(a.search_vector @@ websearch_to_tsquery('english', ${q}) OR a.search_text LIKE ${like} ESCAPE '\\')`,
+    );
+  }
+  return { where: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
+}
+
+/**
+ * One page of matching agents. With text: by relevance (full-text rank, plus a bonus when the
+ * name contains the text), then newest; without: newest first. agent_id breaks every tie.
+ */
+export async function searchAgents(
+  db: Queryable,
+  filter: SearchFilter,
+  page: { limit: number; offset: number },
+): Promise<AgentRow[]> {
+  const { where, params } = searchWhere(filter);
+  let order = "a.created_at DESC, a.agent_id DESC";
+  if (filter.q) {
+    const q = `$${params.indexOf(filter.q) + 1}`;
+    const like = `$${params.indexOf(filter.q) + 2}`;
+    order = `ts_rank_cd(a.search_vector, websearch_to_tsquery('english', ${q}), 1)
+      + CASE WHEN lower(a.name) LIKE ${like} ESCAPE '\\' THEN 1 ELSE 0 END DESC, ${order}`;
+  }
+  params.push(page.limit, page.offset);
+  const { rows } = await db.query<AgentRow>(
+    `SELECT ${AGENT_COLUMNS}
+     FROM agents a JOIN accounts p ON p.account_id = a.owner_account_id
+     ${where}
+     ORDER BY ${order}
+     LIMIT $${params.length - 1} OFFSET $${params.length}`,
+    params,
+  );
+  return rows;
+}
+
+/** How many agents match, regardless of paging. */
+export async function countAgents(db: Queryable, filter: SearchFilter): Promise<number> {
+  const { where, params } = searchWhere(filter);
+  const { rows } = await db.query<{ total: number }>(
+    `SELECT count(*)::int AS total FROM agents a ${where}`,
+    params,
+  );
+  return rows[0]?.total ?? 0;
+}
+
+export async function findAgent(db: Queryable, agentId: string): Promise<AgentRow | undefined> {
+  const { rows } = await db.query<AgentRow>(
+    `SELECT ${AGENT_COLUMNS}
+     FROM agents a JOIN accounts p ON p.account_id = a.owner_account_id
+     WHERE a.agent_id = $1`,
+    [agentId],
+  );
+  return rows[0];
+}
+
+export interface AgentStatsRow {
+  total_jobs: number;
+  active_jobs: number;
+  completed_jobs: number;
+  failed_jobs: number;
+  rejected_jobs: number;
+  canceled_jobs: number;
+  avg_duration_seconds: number | null;
+  p50_duration_seconds: number | null;
+  p95_duration_seconds: number | null;
+  avg_run_seconds: number | null;
+}
+
+/** Counts and timings over the agent's jobs; timings over completed jobs only. */
+export async function agentStats(db: Queryable, agentId: string): Promise<AgentStatsRow> {
+  const { rows } = await db.query<AgentStatsRow>(
+    `WITH j AS (
+       SELECT status,
+              extract(epoch FROM completed_at - created_at)::float8 AS turnaround,
+              extract(epoch FROM completed_at - started_at)::float8 AS run
+       FROM jobs WHERE agent_id = $1
+     )
+     SELECT count(*)::int AS total_jobs,
+            count(*) FILTER (WHERE status IN ('pending', 'accepted', 'running'))::int AS active_jobs,
+            count(*) FILTER (WHERE status = 'completed')::int AS completed_jobs,
+            count(*) FILTER (WHERE status = 'failed')::int AS failed_jobs,
+            count(*) FILTER (WHERE status = 'rejected')::int AS rejected_jobs,
+            count(*) FILTER (WHERE status = 'canceled')::int AS canceled_jobs,
+            avg(turnaround) FILTER (WHERE status = 'completed') AS avg_duration_seconds,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY turnaround)
+              FILTER (WHERE status = 'completed') AS p50_duration_seconds,
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY turnaround)
+              FILTER (WHERE status = 'completed') AS p95_duration_seconds,
+            avg(run) FILTER (WHERE status = 'completed') AS avg_run_seconds
+     FROM j`,
+    [agentId],
+  );
+  return rows[0] as AgentStatsRow;
+}
+
+export interface AgentInput {
+  ownerAccountId: string;
+  slug: string;
+  name: string;
+  description: string;
+  tags: string[];
+  pricing: AgentRow["pricing"];
+  inputSchema: Record<string, unknown>;
+  outputSchema: Record<string, unknown>;
+}
+
+/** Inserts an agent, or updates the one with the same slug; returns its id. */
+export async function upsertAgent(db: Queryable, agent: AgentInput): Promise<string> {
+  const { rows } = await db.query<{ agent_id: string }>(
+    `INSERT INTO agents (owner_account_id, slug, name, description, tags, pricing, input_schema, output_schema)
+     VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $8)
+     ON CONFLICT (slug) DO UPDATE SET
+       owner_account_id = EXCLUDED.owner_account_id, name = EXCLUDED.name,
+       description = EXCLUDED.description, tags = EXCLUDED.tags, pricing = EXCLUDED.pricing,
+       input_schema = EXCLUDED.input_schema, output_schema = EXCLUDED.output_schema,
+       updated_at = now()
+     WHERE (agents.owner_account_id, agents.name, agents.description, agents.tags, agents.pricing,
+            agents.input_schema, agents.output_schema)
+       IS DISTINCT FROM (EXCLUDED.owner_account_id, EXCLUDED.name, EXCLUDED.description,
+            EXCLUDED.tags, EXCLUDED.pricing, EXCLUDED.input_schema, EXCLUDED.output_schema)
+     RETURNING agent_id`,
+    [
+      agent.ownerAccountId,
+      agent.slug,
+      agent.name,
+      agent.description,
+      agent.tags,
+      JSON.stringify(agent.pricing),
+      JSON.stringify(agent.inputSchema),
+      JSON.stringify(agent.outputSchema),
+    ],
+  );
+  if (rows[0]) return rows[0].agent_id;
+  const existing = await db.query<{ agent_id: string }>(
+    "SELECT agent_id FROM agents WHERE slug = $1",
+    [agent.slug],
+  );
+  return (existing.rows[0] as { agent_id: string }).agent_id;
+}

@@ -1,0 +1,50 @@
+import { PGlite } from "@electric-sql/pglite";
+import type { Db, Tx } from "./types.ts";
+
+export interface PgliteOptions {
+  /** Directory holding the data; omitted: in memory. */
+  dataDir?: string;
+  /** A dump from `dumpDataDir` to start from (test fixtures). */
+  loadDataDir?: Blob | File;
+}
+
+/**
+ * PostgreSQL compiled to WebAssembly, in this process. PGlite runs one statement at a time;
+ * a transaction holds it until it ends, so other queries wait rather than interleave.
+ */
+export async function openPglite(options: PgliteOptions = {}): Promise<Db & { pglite: PGlite }> {
+  const pglite = new PGlite({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+  });
+  await pglite.waitReady;
+
+  const run = async <T>(
+    target: Pick<PGlite, "query">,
+    sql: string,
+    params?: readonly unknown[],
+  ) => {
+    const result = await target.query<T>(sql, params as unknown[] | undefined);
+    return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+  };
+
+  return {
+    kind: "pglite",
+    pglite,
+    query: (sql, params) => run(pglite, sql, params),
+    transaction: (fn) =>
+      pglite.transaction((tx) => {
+        const wrapped: Tx = {
+          query: (sql, params) => run(tx, sql, params),
+          exec: async (sql) => {
+            await tx.exec(sql);
+          },
+        };
+        return fn(wrapped);
+      }),
+    async exec(sql) {
+      await pglite.exec(sql);
+    },
+    close: () => pglite.close(),
+  };
+}

@@ -1,0 +1,102 @@
+import {
+  type ExecutorJobList,
+  type ExecutorJobsQuery,
+  FAILURE_CODES,
+  type Job,
+  type StatusUpdateRequest,
+} from "@agnt/contract";
+import { requireAgent } from "../agents/service.ts";
+import type { Db } from "../db/types.ts";
+import { type ChangeFeed, topics, waitUntil } from "../events/feed.ts";
+import { AppError } from "../http/problem.ts";
+import { toJob } from "../jobs/model.ts";
+import { transition } from "../lifecycle/service.ts";
+import * as sql from "./sql.ts";
+
+export interface ExecutorDeps {
+  db: Db;
+  feed: ChangeFeed;
+}
+
+/** Jobs of the provider's agents; with `wait`, held until one matches or the time passes. */
+export async function listJobs(
+  deps: ExecutorDeps,
+  providerAccountId: string,
+  query: ExecutorJobsQuery,
+  signal: AbortSignal,
+): Promise<ExecutorJobList> {
+  if (query.agent_id) {
+    const agent = await requireAgent(deps.db, query.agent_id);
+    if (agent.owner_account_id !== providerAccountId) {
+      throw new AppError("AGENT_NOT_OWNED", {
+        detail: `Agent ${query.agent_id} belongs to another provider.`,
+      });
+    }
+  }
+  const rows = await waitUntil({
+    feed: deps.feed,
+    topics: [query.agent_id ? topics.agent(query.agent_id) : topics.provider(providerAccountId)],
+    waitMs: query.wait * 1000,
+    signal,
+    read: () =>
+      sql.listProviderJobs(deps.db, {
+        providerAccountId,
+        agentId: query.agent_id,
+        status: query.status,
+        limit: query.limit,
+      }),
+    ready: (jobs) => jobs.length > 0,
+  });
+  return { jobs: rows.map(toJob) };
+}
+
+/** Accept, reject, start, report progress or fail: one transition of the table. */
+export async function updateStatus(
+  deps: ExecutorDeps,
+  providerAccountId: string,
+  jobId: string,
+  body: StatusUpdateRequest,
+): Promise<Job> {
+  if (body.failure_code && !FAILURE_CODES[body.failure_code].settable_by_executor) {
+    throw new AppError("INVALID_FAILURE_CODE", {
+      detail: `failure_code ${body.failure_code} is set by the API itself, not by executors.`,
+    });
+  }
+  const row = await transition(
+    deps,
+    jobId,
+    { kind: "provider", accountId: providerAccountId },
+    {
+      to: body.status,
+      attempt: body.attempt,
+      actor: "executor",
+      actorAccountId: providerAccountId,
+      reason: body.reason,
+      progress: body.progress,
+      message: body.message,
+      failureCode: body.status === "failed" ? (body.failure_code ?? "executor_error") : undefined,
+    },
+  );
+  return toJob(row);
+}
+
+/** Completes a running job of the current attempt. */
+export async function completeJob(
+  deps: ExecutorDeps,
+  providerAccountId: string,
+  jobId: string,
+  attempt: number,
+): Promise<Job> {
+  const row = await transition(
+    deps,
+    jobId,
+    { kind: "provider", accountId: providerAccountId },
+    {
+      to: "completed",
+      attempt,
+      actor: "executor",
+      actorAccountId: providerAccountId,
+    },
+  );
+  return toJob(row);
+}

@@ -1,0 +1,113 @@
+import type { FieldError, RouteDef } from "@agnt/contract";
+import type {} from "@fastify/multipart";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { z } from "zod";
+import { authenticate, type Principal } from "../accounts/service.ts";
+import type { Db } from "../db/types.ts";
+import { extractKey } from "./auth.ts";
+import { AppError, zodFieldErrors } from "./problem.ts";
+
+type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
+
+/** What a handler receives: the request's parts, parsed by the route's contract schemas. */
+export interface RouteContext<R extends RouteDef> {
+  params: Out<R["params"]>;
+  query: Out<R["query"]>;
+  headers: Out<R["headers"]>;
+  body: Out<R["body"]>;
+  principal: R["auth"] extends null ? undefined : Principal;
+  request: FastifyRequest;
+  reply: FastifyReply;
+}
+
+export type RouteHandler<R extends RouteDef> = (
+  context: RouteContext<R>,
+) => Promise<z.input<R["response"]["schema"]>>;
+
+declare module "fastify" {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+function parsePart<S extends z.ZodType | undefined>(
+  schema: S,
+  value: unknown,
+  where: FieldError["in"],
+): Out<S> {
+  if (!schema) return undefined as Out<S>;
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const errors = zodFieldErrors(where, result.error);
+    const first = errors[0];
+    throw new AppError("VALIDATION_FAILED", {
+      detail: first
+        ? `Invalid ${where}${first.field ? ` field \`${first.field}\`` : ""}: ${first.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ""}.`
+        : `Invalid ${where}.`,
+      errors,
+    });
+  }
+  return result.data as Out<S>;
+}
+
+/** Converts `/v1/jobs/{job_id}` to Fastify's `/v1/jobs/:job_id`. */
+export function fastifyPath(path: string): string {
+  return path.replace(/\{([a-z_]+)\}/g, ":$1");
+}
+
+/**
+ * Registers a contract route: authenticates (before the body is read), checks the role,
+ * parses path, query, headers and body with the contract's schemas, runs the handler and
+ * sends its result parsed through the response schema, so the wire carries exactly the contract.
+ */
+export function registerRoute<R extends RouteDef>(
+  app: FastifyInstance,
+  db: Db,
+  def: R,
+  handler: RouteHandler<R>,
+): void {
+  app.route({
+    method: def.method,
+    url: fastifyPath(def.path),
+    onRequest: def.auth
+      ? async (request) => {
+          const principal = await authenticate(db, extractKey(request));
+          if (principal.role !== def.auth) {
+            throw new AppError("FORBIDDEN", {
+              detail: `This route needs a ${def.auth} key; this key belongs to a ${principal.role}.`,
+            });
+          }
+          request.principal = principal;
+        }
+      : undefined,
+    handler: async (request, reply) => {
+      const multipart = request.isMultipart();
+      if (multipart && !def.multipart) {
+        throw new AppError("UNSUPPORTED_MEDIA_TYPE", {
+          detail: `${def.method} ${def.path} takes application/json, not multipart/form-data.`,
+        });
+      }
+      const rawBody = request.body === undefined && def.bodyOptional ? {} : request.body;
+      const context = {
+        params: parsePart(def.params, request.params, "path"),
+        query: parsePart(def.query, request.query, "query"),
+        headers: parsePart(def.headers, request.headers, "header"),
+        body: multipart ? undefined : parsePart(def.body, rawBody, "body"),
+        principal: request.principal,
+        request,
+        reply,
+      } as RouteContext<R>;
+      const result = await handler(context);
+      if (reply.sent) return reply;
+      const output = def.response.schema.safeParse(result);
+      if (!output.success) {
+        throw new Error(`response of ${def.method} ${def.path} breaks the contract`, {
+          cause: output.error,
+        });
+      }
+      return reply
+        .code(reply.statusCode === 200 ? def.response.status : reply.statusCode)
+        .send(output.data);
+    },
+  });
+}

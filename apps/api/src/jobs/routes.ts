@@ -1,0 +1,32 @@
+import { routes } from "@agnt/contract";
+import type { FastifyInstance } from "fastify";
+import { clientGone } from "../http/abort.ts";
+import { registerRoute } from "../http/route.ts";
+import * as jobs from "./service.ts";
+
+/** The buyer's job routes. */
+export function jobRoutes(app: FastifyInstance, deps: jobs.JobsDeps): void {
+  const { db } = deps;
+  registerRoute(app, db, routes.createJob, async ({ body, headers, principal, reply }) => {
+    const { job, replayed } = await jobs.createJob(
+      deps,
+      principal.accountId,
+      body,
+      headers["idempotency-key"],
+    );
+    if (replayed) reply.header("idempotent-replayed", "true");
+    return job;
+  });
+  registerRoute(app, db, routes.listJobs, ({ query, principal }) =>
+    jobs.listJobs(deps, principal.accountId, query),
+  );
+  registerRoute(app, db, routes.getJob, ({ params, query, principal, reply }) =>
+    jobs.getJob(deps, principal.accountId, params.job_id, query.wait, clientGone(reply)),
+  );
+  registerRoute(app, db, routes.cancelJob, ({ params, body, principal }) =>
+    jobs.cancelJob(deps, principal.accountId, params.job_id, body.reason),
+  );
+  registerRoute(app, db, routes.getJobResult, ({ params, principal }) =>
+    jobs.getResult(deps, principal.accountId, params.job_id),
+  );
+}

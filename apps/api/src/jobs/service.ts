@@ -1,0 +1,200 @@
+import { createHash } from "node:crypto";
+import {
+  type CreateJobRequest,
+  isTerminal,
+  type Job,
+  type JobList,
+  type JobResult,
+  type ListJobsQuery,
+} from "@agnt/contract";
+import { requireAgent } from "../agents/service.ts";
+import type { Db, Queryable } from "../db/types.ts";
+import { type ChangeFeed, topics, waitUntil } from "../events/feed.ts";
+import { AppError } from "../http/problem.ts";
+import { transition } from "../lifecycle/service.ts";
+import { type JobRow, toJob } from "./model.ts";
+import type { ParamsValidator } from "./params.ts";
+import * as sql from "./sql.ts";
+
+export interface JobsDeps {
+  db: Db;
+  feed: ChangeFeed;
+  params: ParamsValidator;
+}
+
+/** JSON with object keys sorted, so equal requests hash equally whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function requestHash(request: CreateJobRequest): string {
+  return createHash("sha256").update(canonicalJson(request)).digest("hex");
+}
+
+/**
+ * Orders a job. Params are checked against the agent's input schema first. With an
+ * idempotency key, the claim of the key and the job are written in one transaction, so
+ * concurrent duplicates produce one job; `replayed` tells whether an earlier job was returned.
+ */
+export async function createJob(
+  deps: JobsDeps,
+  buyerAccountId: string,
+  request: CreateJobRequest,
+  idempotencyKey: string | undefined,
+): Promise<{ job: Job; replayed: boolean }> {
+  const agent = await requireAgent(deps.db, request.agent_id);
+  const errors = deps.params.validate(agent, request.params);
+  if (errors.length > 0) {
+    throw new AppError("PARAMS_INVALID", {
+      detail: `params do not match the input schema of agent ${agent.slug}: ${errors
+        .slice(0, 3)
+        .map((e) => `${e.field} ${e.message}`)
+        .join("; ")}${errors.length > 3 ? "; …" : ""}.`,
+      errors,
+    });
+  }
+  const newJob = (db: Queryable) =>
+    sql.insertJob(db, {
+      agentId: agent.agent_id,
+      buyerAccountId,
+      providerAccountId: agent.owner_account_id,
+      prompt: request.prompt,
+      params: request.params,
+    });
+
+  if (idempotencyKey === undefined) {
+    const row = await newJob(deps.db);
+    announce(deps.feed, row);
+    return { job: toJob(row), replayed: false };
+  }
+
+  const hash = requestHash(request);
+  const outcome = await deps.db.transaction(async (tx) => {
+    const claim = { buyerAccountId, key: idempotencyKey, requestHash: hash };
+    if (await sql.claimIdempotencyKey(tx, claim)) {
+      const row = await newJob(tx);
+      await sql.attachIdempotencyKey(tx, {
+        buyerAccountId,
+        key: idempotencyKey,
+        jobId: row.job_id,
+      });
+      return { row, replayed: false };
+    }
+    const existing = await sql.findIdempotencyKey(tx, buyerAccountId, idempotencyKey);
+    if (!existing?.job_id || existing.request_hash !== hash) {
+      throw new AppError("IDEMPOTENCY_KEY_REUSED", {
+        detail: "This Idempotency-Key was used in the last 24 hours with a different request.",
+      });
+    }
+    const row = await sql.findBuyerJob(tx, buyerAccountId, existing.job_id);
+    return { row: row as JobRow, replayed: true };
+  });
+  if (!outcome.replayed) announce(deps.feed, outcome.row);
+  return { job: toJob(outcome.row), replayed: outcome.replayed };
+}
+
+function announce(feed: ChangeFeed, row: JobRow): void {
+  feed.publish({
+    jobId: row.job_id,
+    agentId: row.agent_id,
+    providerAccountId: row.provider_account_id,
+    status: row.status,
+  });
+}
+
+async function requireBuyerJob(
+  db: Queryable,
+  buyerAccountId: string,
+  jobId: string,
+): Promise<JobRow> {
+  const row = await sql.findBuyerJob(db, buyerAccountId, jobId);
+  if (!row)
+    throw new AppError("JOB_NOT_FOUND", { detail: `No job ${jobId} is visible to this key.` });
+  return row;
+}
+
+/** One of the buyer's jobs; with `waitSeconds`, held until it is finished or the time passes. */
+export async function getJob(
+  deps: JobsDeps,
+  buyerAccountId: string,
+  jobId: string,
+  waitSeconds: number,
+  signal: AbortSignal,
+): Promise<Job> {
+  const row = await waitUntil({
+    feed: deps.feed,
+    topics: [topics.job(jobId)],
+    waitMs: waitSeconds * 1000,
+    signal,
+    read: () => requireBuyerJob(deps.db, buyerAccountId, jobId),
+    ready: (job) => isTerminal(job.status),
+  });
+  return toJob(row);
+}
+
+export async function listJobs(
+  deps: JobsDeps,
+  buyerAccountId: string,
+  query: ListJobsQuery,
+): Promise<JobList> {
+  const filter = { buyerAccountId, agentId: query.agent_id, statuses: query.status };
+  const [rows, total] = await Promise.all([
+    sql.listBuyerJobs(deps.db, filter, { limit: query.limit, offset: query.offset }),
+    sql.countBuyerJobs(deps.db, filter),
+  ]);
+  return { jobs: rows.map(toJob), total };
+}
+
+export async function cancelJob(
+  deps: JobsDeps,
+  buyerAccountId: string,
+  jobId: string,
+  reason: string | undefined,
+): Promise<Job> {
+  const row = await transition(
+    deps,
+    jobId,
+    { kind: "buyer", accountId: buyerAccountId },
+    {
+      to: "canceled",
+      actor: "buyer",
+      actorAccountId: buyerAccountId,
+      reason: reason ?? "Canceled by the buyer.",
+    },
+  );
+  return toJob(row);
+}
+
+/** The result of a completed job: its file manifest. */
+export async function getResult(
+  deps: JobsDeps,
+  buyerAccountId: string,
+  jobId: string,
+): Promise<JobResult> {
+  const job = await requireBuyerJob(deps.db, buyerAccountId, jobId);
+  if (job.status !== "completed") {
+    throw new AppError("RESULT_NOT_READY", {
+      detail: `Job ${jobId} is ${job.status}; a result exists once it is completed.`,
+    });
+  }
+  const files = await sql.listResultFiles(deps.db, jobId);
+  return {
+    job_id: job.job_id,
+    status: job.status,
+    files: files.map((file) => ({
+      path: file.path,
+      size_bytes: file.size_bytes,
+      mime_type: file.mime_type,
+      sha256: file.sha256,
+      download_url: null,
+      expires_at: null,
+    })),
+  };
+}

@@ -1,0 +1,161 @@
+import type { JobStatus } from "@agnt/contract";
+import type { Queryable } from "../db/types.ts";
+import { JOB_COLUMNS, type JobRow } from "./model.ts";
+
+export interface NewJob {
+  agentId: string;
+  buyerAccountId: string;
+  providerAccountId: string;
+  prompt: string;
+  params: Record<string, unknown>;
+}
+
+export async function insertJob(db: Queryable, job: NewJob): Promise<JobRow> {
+  const { rows } = await db.query<JobRow>(
+    `INSERT INTO jobs (agent_id, buyer_account_id, provider_account_id, prompt, params,
+                       changed_by, changed_by_account_id)
+     VALUES ($1, $2, $3, $4, $5, 'buyer', $2)
+     RETURNING ${JOB_COLUMNS}`,
+    [
+      job.agentId,
+      job.buyerAccountId,
+      job.providerAccountId,
+      job.prompt,
+      JSON.stringify(job.params),
+    ],
+  );
+  return rows[0] as JobRow;
+}
+
+/** A job of this buyer; another buyer's job is indistinguishable from no job. */
+export async function findBuyerJob(
+  db: Queryable,
+  buyerAccountId: string,
+  jobId: string,
+): Promise<JobRow | undefined> {
+  const { rows } = await db.query<JobRow>(
+    `SELECT ${JOB_COLUMNS} FROM jobs WHERE job_id = $1 AND buyer_account_id = $2`,
+    [jobId, buyerAccountId],
+  );
+  return rows[0];
+}
+
+export interface BuyerJobFilter {
+  buyerAccountId: string;
+  agentId?: string | undefined;
+  statuses?: JobStatus[] | undefined;
+}
+
+function buyerWhere(filter: BuyerJobFilter): { where: string; params: unknown[] } {
+  const params: unknown[] = [filter.buyerAccountId];
+  const clauses = ["buyer_account_id = $1"];
+  if (filter.agentId) {
+    params.push(filter.agentId);
+    clauses.push(`agent_id = $${params.length}`);
+  }
+  if (filter.statuses?.length) {
+    params.push(filter.statuses);
+    clauses.push(`status = ANY($${params.length}::text[])`);
+  }
+  return { where: clauses.join(" AND "), params };
+}
+
+/** The buyer's jobs, newest first, job_id breaking ties. */
+export async function listBuyerJobs(
+  db: Queryable,
+  filter: BuyerJobFilter,
+  page: { limit: number; offset: number },
+): Promise<JobRow[]> {
+  const { where, params } = buyerWhere(filter);
+  params.push(page.limit, page.offset);
+  const { rows } = await db.query<JobRow>(
+    `SELECT ${JOB_COLUMNS} FROM jobs WHERE ${where}
+     ORDER BY created_at DESC, job_id DESC
+     LIMIT $${params.length - 1} OFFSET $${params.length}`,
+    params,
+  );
+  return rows;
+}
+
+export async function countBuyerJobs(db: Queryable, filter: BuyerJobFilter): Promise<number> {
+  const { where, params } = buyerWhere(filter);
+  const { rows } = await db.query<{ total: number }>(
+    `SELECT count(*)::int AS total FROM jobs WHERE ${where}`,
+    params,
+  );
+  return rows[0]?.total ?? 0;
+}
+
+export interface IdempotencyRow {
+  request_hash: string;
+  job_id: string | null;
+}
+
+/**
+ * Claims an idempotency key for this request. Returns true when the key is new (or its
+ * previous use is older than 24 hours); false when a live claim exists. A concurrent claim of
+ * the same key waits here until the first transaction ends.
+ */
+export async function claimIdempotencyKey(
+  db: Queryable,
+  claim: { buyerAccountId: string; key: string; requestHash: string },
+): Promise<boolean> {
+  const { rows } = await db.query(
+    `INSERT INTO idempotency_keys (buyer_account_id, key, request_hash)
+     VALUES ($1, $2, $3)
+     ON CONFLICT (buyer_account_id, key) DO UPDATE
+       SET request_hash = EXCLUDED.request_hash, job_id = NULL, created_at = now()
+       WHERE idempotency_keys.created_at < now() - interval '24 hours'
+     RETURNING key`,
+    [claim.buyerAccountId, claim.key, claim.requestHash],
+  );
+  return rows.length === 1;
+}
+
+export async function findIdempotencyKey(
+  db: Queryable,
+  buyerAccountId: string,
+  key: string,
+): Promise<IdempotencyRow | undefined> {
+  const { rows } = await db.query<IdempotencyRow>(
+    "SELECT request_hash, job_id FROM idempotency_keys WHERE buyer_account_id = $1 AND key = $2",
+    [buyerAccountId, key],
+  );
+  return rows[0];
+}
+
+export async function attachIdempotencyKey(
+  db: Queryable,
+  claim: { buyerAccountId: string; key: string; jobId: string },
+): Promise<void> {
+  await db.query(
+    "UPDATE idempotency_keys SET job_id = $3 WHERE buyer_account_id = $1 AND key = $2",
+    [claim.buyerAccountId, claim.key, claim.jobId],
+  );
+}
+
+/** Forgets idempotency keys past their 24 hours; returns how many. */
+export async function deleteExpiredIdempotencyKeys(db: Queryable): Promise<number> {
+  const { rowCount } = await db.query(
+    "DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'",
+  );
+  return rowCount;
+}
+
+export interface ResultFileRow {
+  path: string;
+  size_bytes: number;
+  mime_type: string;
+  sha256: string;
+  storage_key: string;
+  expired_at: Date | null;
+}
+
+export async function listResultFiles(db: Queryable, jobId: string): Promise<ResultFileRow[]> {
+  const { rows } = await db.query<ResultFileRow>(
+    `SELECT path, size_bytes::float8 AS size_bytes, mime_type, sha256, storage_key, expired_at
+     FROM job_results WHERE job_id = $1 ORDER BY path`,
+    [jobId],
+  );
+  return rows;
+}

@@ -1,0 +1,166 @@
+import type { Role } from "@agnt/contract";
+import type { FastifyInstance } from "fastify";
+import { afterAll, beforeAll } from "vitest";
+import { createKey } from "../src/accounts/service.ts";
+import { type AgentInput, upsertAgent } from "../src/agents/service.ts";
+import { buildApp } from "../src/app.ts";
+import { createTestDatabase, type TestDatabase } from "./database.ts";
+
+export interface Caller {
+  key: string;
+  accountId: string;
+}
+
+export interface TestEnv {
+  app: FastifyInstance;
+  database: TestDatabase;
+  buyer: Caller;
+  buyer2: Caller;
+  provider: Caller;
+  provider2: Caller;
+  admin: Caller;
+  /** An agent of `provider`, with a strict input schema (see TEST_INPUT_SCHEMA). */
+  agentId: string;
+  /** An agent of `provider2`. */
+  otherAgentId: string;
+  /** Adds an agent owned by `provider` unless said otherwise; returns its id. */
+  addAgent(overrides?: Partial<AgentInput>): Promise<string>;
+  /** Makes a request; `key` is sent as a Bearer token. */
+  call(method: string, url: string, options?: CallOptions): Promise<CallResult>;
+}
+
+export interface CallOptions {
+  key?: string | undefined;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface CallResult {
+  status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read whatever JSON the API sent.
+  body: any;
+  headers: Record<string, unknown>;
+  text: string;
+}
+
+export const TEST_INPUT_SCHEMA = {
+  type: "object",
+  required: ["language"],
+  additionalProperties: false,
+  properties: {
+    language: { type: "string", enum: ["typescript", "python", "go"] },
+    max_files: { type: "integer", minimum: 1, maximum: 50 },
+    paths: { type: "array", items: { type: "string" } },
+  },
+};
+
+let agentCounter = 0;
+
+/** A complete agent definition for tests. */
+export function agentInput(
+  ownerAccountId: string,
+  overrides: Partial<AgentInput> = {},
+): AgentInput {
+  agentCounter += 1;
+  return {
+    ownerAccountId,
+    slug: `test-agent-${agentCounter}-${Math.random().toString(36).slice(2, 8)}`,
+    name: `Test agent ${agentCounter}`,
+    description: "Does test work.",
+    tags: ["test"],
+    pricing: { model: "per_job", amount_cents: 100, currency: "USD" },
+    inputSchema: TEST_INPUT_SCHEMA,
+    outputSchema: { type: "object" },
+    ...overrides,
+  };
+}
+
+async function makeCaller(database: TestDatabase, role: Role, name: string): Promise<Caller> {
+  const created = await createKey(database.db, { role, name });
+  return { key: created.key, accountId: created.account_id };
+}
+
+/** A fresh database, an app on it and the usual cast of callers, for the whole test file. */
+export function useTestEnv(options: { maxJsonBodyBytes?: number } = {}): TestEnv {
+  const env = {} as TestEnv;
+  beforeAll(async () => {
+    const database = await createTestDatabase();
+    const app = await buildApp({ db: database.db, logLevel: false, recheckMs: 200, ...options });
+    env.database = database;
+    env.app = app;
+    env.buyer = await makeCaller(database, "buyer", "Buyer One");
+    env.buyer2 = await makeCaller(database, "buyer", "Buyer Two");
+    env.provider = await makeCaller(database, "provider", "Provider One");
+    env.provider2 = await makeCaller(database, "provider", "Provider Two");
+    env.admin = await makeCaller(database, "admin", "Admin");
+    env.addAgent = (overrides = {}) =>
+      upsertAgent(
+        database.db,
+        agentInput(overrides.ownerAccountId ?? env.provider.accountId, overrides),
+      );
+    env.agentId = await env.addAgent();
+    env.otherAgentId = await env.addAgent({ ownerAccountId: env.provider2.accountId });
+    env.call = async (method, url, callOptions = {}) => {
+      const headers: Record<string, string> = { ...callOptions.headers };
+      if (callOptions.key !== undefined) headers.authorization = `Bearer ${callOptions.key}`;
+      const hasBody = callOptions.body !== undefined;
+      if (hasBody && typeof callOptions.body !== "string" && !headers["content-type"]) {
+        headers["content-type"] = "application/json";
+      }
+      const response = await app.inject({
+        method: method as "GET",
+        url,
+        headers,
+        ...(hasBody
+          ? {
+              payload:
+                typeof callOptions.body === "string"
+                  ? callOptions.body
+                  : JSON.stringify(callOptions.body),
+            }
+          : {}),
+      });
+      let body: unknown;
+      try {
+        body = response.body ? JSON.parse(response.body) : undefined;
+      } catch {
+        body = undefined;
+      }
+      return { status: response.statusCode, body, headers: response.headers, text: response.body };
+    };
+  }, 60_000);
+  afterAll(async () => {
+    await env.app?.close();
+    await env.database?.drop();
+  });
+  return env;
+}
+
+/** Orders a job from the test agent as `buyer`; returns the job. */
+export async function orderJob(
+  env: TestEnv,
+  overrides: Record<string, unknown> = {},
+  key = env.buyer.key,
+) {
+  const response = await env.call("POST", "/v1/jobs", {
+    key,
+    body: {
+      agent_id: env.agentId,
+      prompt: "Refactor the parser",
+      params: { language: "typescript" },
+      ...overrides,
+    },
+  });
+  if (response.status !== 201) throw new Error(`order failed: ${response.status} ${response.text}`);
+  return response.body;
+}
+
+/** Drives a job through the executor routes as `provider`. */
+export async function setStatus(
+  env: TestEnv,
+  jobId: string,
+  body: Record<string, unknown>,
+  key = env.provider.key,
+) {
+  return env.call("POST", `/v1/executor/jobs/${jobId}/status`, { key, body });
+}

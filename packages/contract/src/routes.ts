@@ -1,0 +1,262 @@
+import type { z } from "zod";
+import type { ErrorCode } from "./errors.ts";
+import {
+  ApiKeyInfo,
+  CreatedKey,
+  CreateKeyRequest,
+  Health,
+  KeyIdParams,
+  Ready,
+  type Role,
+} from "./schemas/admin.ts";
+import {
+  Agent,
+  AgentIdParams,
+  AgentList,
+  AgentStats,
+  SearchAgentsQuery,
+} from "./schemas/agents.ts";
+import {
+  CompleteJobRequest,
+  ExecutorJobList,
+  ExecutorJobsQuery,
+  StatusUpdateRequest,
+} from "./schemas/executor.ts";
+import {
+  CancelJobRequest,
+  CreateJobHeaders,
+  CreateJobRequest,
+  GetJobQuery,
+  Job,
+  JobIdParams,
+  JobList,
+  JobResult,
+  ListJobsQuery,
+} from "./schemas/jobs.ts";
+
+export type HttpMethod = "GET" | "POST";
+
+/** One route of the API: everything the server, the client and the OpenAPI document need. */
+export interface RouteDef {
+  method: HttpMethod;
+  /** OpenAPI-style path: `/v1/jobs/{job_id}`. */
+  path: string;
+  summary: string;
+  description?: string;
+  tag: "agents" | "jobs" | "executor" | "admin" | "system";
+  /** The role whose key the route requires; null for open routes. */
+  auth: Role | null;
+  params?: z.ZodType;
+  query?: z.ZodType;
+  headers?: z.ZodType;
+  /** JSON body schema. */
+  body?: z.ZodType;
+  /** The route also takes multipart/form-data (its non-file fields follow `body`). */
+  multipart?: boolean;
+  /** The body may be left out entirely (it then parses as `{}`). */
+  bodyOptional?: boolean;
+  response: { status: 200 | 201; schema: z.ZodType };
+  /** Errors specific to this route; see `routeErrors` for the full list. */
+  errors: readonly ErrorCode[];
+}
+
+const route = <T extends RouteDef>(def: T): T => def;
+
+/** The route table: every route of the API, by operation id. */
+export const routes = {
+  health: route({
+    method: "GET",
+    path: "/health",
+    summary: "Liveness: the process is up (no key, no database).",
+    tag: "system",
+    auth: null,
+    response: { status: 200, schema: Health },
+    errors: [],
+  }),
+  ready: route({
+    method: "GET",
+    path: "/ready",
+    summary: "Readiness: the database answers.",
+    tag: "system",
+    auth: null,
+    response: { status: 200, schema: Ready },
+    errors: ["SERVICE_UNAVAILABLE"],
+  }),
+  searchAgents: route({
+    method: "GET",
+    path: "/v1/agents/search",
+    summary: "Search the agent catalogue.",
+    description:
+      "Full-text search over name, description and tags, ranked by relevance when `q` is given and newest first otherwise. Every `tag` given must be carried. Order is stable (ties broken by agent_id), so pages never overlap.",
+    tag: "agents",
+    auth: "buyer",
+    query: SearchAgentsQuery,
+    response: { status: 200, schema: AgentList },
+    errors: [],
+  }),
+  getAgent: route({
+    method: "GET",
+    path: "/v1/agents/{agent_id}",
+    summary: "The agent card.",
+    tag: "agents",
+    auth: "buyer",
+    params: AgentIdParams,
+    response: { status: 200, schema: Agent },
+    errors: ["AGENT_NOT_FOUND"],
+  }),
+  getAgentStats: route({
+    method: "GET",
+    path: "/v1/agents/{agent_id}/stats",
+    summary: "The agent's track record.",
+    tag: "agents",
+    auth: "buyer",
+    params: AgentIdParams,
+    response: { status: 200, schema: AgentStats },
+    errors: ["AGENT_NOT_FOUND"],
+  }),
+  createJob: route({
+    method: "POST",
+    path: "/v1/jobs",
+    summary: "Order a job from an agent.",
+    description:
+      "`params` is validated against the agent's input_schema. With an `Idempotency-Key`, retries of the same request return the original job.",
+    tag: "jobs",
+    auth: "buyer",
+    headers: CreateJobHeaders,
+    body: CreateJobRequest,
+    response: { status: 201, schema: Job },
+    errors: ["AGENT_NOT_FOUND", "PARAMS_INVALID", "IDEMPOTENCY_KEY_REUSED"],
+  }),
+  listJobs: route({
+    method: "GET",
+    path: "/v1/jobs",
+    summary: "Your jobs, newest first.",
+    tag: "jobs",
+    auth: "buyer",
+    query: ListJobsQuery,
+    response: { status: 200, schema: JobList },
+    errors: [],
+  }),
+  getJob: route({
+    method: "GET",
+    path: "/v1/jobs/{job_id}",
+    summary: "One of your jobs; `wait` holds until it is finished.",
+    tag: "jobs",
+    auth: "buyer",
+    params: JobIdParams,
+    query: GetJobQuery,
+    response: { status: 200, schema: Job },
+    errors: ["JOB_NOT_FOUND"],
+  }),
+  cancelJob: route({
+    method: "POST",
+    path: "/v1/jobs/{job_id}/cancel",
+    summary: "Cancel a job that is pending, accepted or running.",
+    tag: "jobs",
+    auth: "buyer",
+    params: JobIdParams,
+    body: CancelJobRequest,
+    bodyOptional: true,
+    response: { status: 200, schema: Job },
+    errors: ["JOB_NOT_FOUND", "INVALID_TRANSITION"],
+  }),
+  getJobResult: route({
+    method: "GET",
+    path: "/v1/jobs/{job_id}/result",
+    summary: "The result files of a completed job, with download URLs.",
+    tag: "jobs",
+    auth: "buyer",
+    params: JobIdParams,
+    response: { status: 200, schema: JobResult },
+    errors: ["JOB_NOT_FOUND", "RESULT_NOT_READY"],
+  }),
+  listExecutorJobs: route({
+    method: "GET",
+    path: "/v1/executor/jobs",
+    summary: "Jobs of your agents, oldest first; `wait` long-polls.",
+    tag: "executor",
+    auth: "provider",
+    query: ExecutorJobsQuery,
+    response: { status: 200, schema: ExecutorJobList },
+    errors: ["AGENT_NOT_FOUND", "AGENT_NOT_OWNED"],
+  }),
+  updateJobStatus: route({
+    method: "POST",
+    path: "/v1/executor/jobs/{job_id}/status",
+    summary: "Accept, reject, start, report progress on, or fail a job.",
+    description:
+      "Transitions: pending→accepted|rejected, accepted→running, running→running (progress), accepted|running→failed. Of concurrent accepts exactly one wins; the others get 409. The accept response carries the job's `attempt`, which every later call must send.",
+    tag: "executor",
+    auth: "provider",
+    params: JobIdParams,
+    body: StatusUpdateRequest,
+    response: { status: 200, schema: Job },
+    errors: [
+      "JOB_NOT_FOUND",
+      "INVALID_TRANSITION",
+      "ATTEMPT_MISMATCH",
+      "JOB_CANCELED",
+      "INVALID_FAILURE_CODE",
+    ],
+  }),
+  completeJob: route({
+    method: "POST",
+    path: "/v1/executor/jobs/{job_id}/complete",
+    summary: "Complete a running job.",
+    description:
+      "JSON `{attempt}`, or multipart/form-data with an `attempt` field (result files arrive as `files` parts).",
+    tag: "executor",
+    auth: "provider",
+    params: JobIdParams,
+    body: CompleteJobRequest,
+    multipart: true,
+    response: { status: 200, schema: Job },
+    errors: [
+      "JOB_NOT_FOUND",
+      "INVALID_TRANSITION",
+      "ATTEMPT_MISMATCH",
+      "JOB_CANCELED",
+      "MALFORMED_MULTIPART",
+    ],
+  }),
+  createKey: route({
+    method: "POST",
+    path: "/v1/admin/keys",
+    summary: "Create an account with a key (or another key for an account).",
+    tag: "admin",
+    auth: "admin",
+    body: CreateKeyRequest,
+    response: { status: 201, schema: CreatedKey },
+    errors: ["ACCOUNT_NOT_FOUND", "ROLE_MISMATCH"],
+  }),
+  revokeKey: route({
+    method: "POST",
+    path: "/v1/admin/keys/{key_id}/revoke",
+    summary: "Revoke a key; it stops working at once. Revoking twice is harmless.",
+    tag: "admin",
+    auth: "admin",
+    params: KeyIdParams,
+    response: { status: 200, schema: ApiKeyInfo },
+    errors: ["KEY_NOT_FOUND"],
+  }),
+} as const satisfies Record<string, RouteDef>;
+
+export type Routes = typeof routes;
+export type RouteId = keyof Routes;
+
+/** Every error a route can answer with: its own plus those that follow from its shape. */
+export function routeErrors(def: RouteDef): ErrorCode[] {
+  const codes = new Set<ErrorCode>();
+  if (def.params || def.query || def.headers || def.body) codes.add("VALIDATION_FAILED");
+  if (def.body) {
+    codes.add("MALFORMED_JSON");
+    codes.add("PAYLOAD_TOO_LARGE");
+    codes.add("UNSUPPORTED_MEDIA_TYPE");
+  }
+  if (def.auth) {
+    codes.add("UNAUTHENTICATED");
+    codes.add("FORBIDDEN");
+  }
+  for (const code of def.errors) codes.add(code);
+  return [...codes];
+}

@@ -1,0 +1,78 @@
+import { z } from "zod";
+import { FAILURE_CODE_VALUES } from "../lifecycle.ts";
+import { queryInt, Uuid } from "./common.ts";
+import { Job, JobStatusSchema } from "./jobs.ts";
+
+export const ExecutorJobsQuery = z.strictObject({
+  agent_id: Uuid.optional().describe(
+    "Only this agent's jobs (it must be yours). Default: all your agents.",
+  ),
+  status: JobStatusSchema.default("pending"),
+  limit: queryInt(1, 100).default(10),
+  wait: queryInt(0, 60)
+    .default(0)
+    .describe("Hold the request until at least one job matches or this many seconds pass (0..60)."),
+});
+export type ExecutorJobsQuery = z.infer<typeof ExecutorJobsQuery>;
+
+export const ExecutorJobList = z
+  .object({ jobs: z.array(Job).describe("Oldest first.") })
+  .meta({ id: "ExecutorJobList" });
+export type ExecutorJobList = z.infer<typeof ExecutorJobList>;
+
+export const EXECUTOR_STATUS_TARGETS = ["accepted", "rejected", "running", "failed"] as const;
+
+const Attempt = z.int().min(1).max(1000);
+
+export const StatusUpdateRequest = z
+  .strictObject({
+    status: z
+      .enum(EXECUTOR_STATUS_TARGETS)
+      .describe(
+        "`accepted`/`rejected` from pending, `running` from accepted (or again, to report progress), `failed` from accepted or running. Complete with POST …/complete.",
+      ),
+    attempt: Attempt.optional().describe(
+      "The job's current attempt. Optional when accepting or rejecting; required otherwise.",
+    ),
+    progress: z.int().min(0).max(100).optional().describe("Percent done; only with `running`."),
+    message: z
+      .string()
+      .max(1000)
+      .optional()
+      .describe("What the executor is doing; only with `running`."),
+    reason: z.string().max(2000).optional().describe("Why; with `rejected` or `failed`."),
+    failure_code: z
+      .enum(FAILURE_CODE_VALUES)
+      .optional()
+      .describe(
+        "With `failed`; default `executor_error`. `expired` and `lease_lost` are the API's own (422).",
+      ),
+  })
+  .superRefine((body, ctx) => {
+    const fail = (path: string, message: string) =>
+      ctx.addIssue({ code: "custom", path: [path], message });
+    if ((body.status === "running" || body.status === "failed") && body.attempt === undefined) {
+      fail("attempt", `attempt is required with status ${body.status}`);
+    }
+    if (body.status !== "running") {
+      if (body.progress !== undefined)
+        fail("progress", "progress is only allowed with status running");
+      if (body.message !== undefined)
+        fail("message", "message is only allowed with status running");
+    }
+    if (body.status !== "rejected" && body.status !== "failed" && body.reason !== undefined) {
+      fail("reason", "reason is only allowed with status rejected or failed");
+    }
+    if (body.status !== "failed" && body.failure_code !== undefined) {
+      fail("failure_code", "failure_code is only allowed with status failed");
+    }
+  })
+  .meta({ id: "StatusUpdateRequest" });
+export type StatusUpdateRequest = z.infer<typeof StatusUpdateRequest>;
+
+export const CompleteJobRequest = z
+  .strictObject({
+    attempt: Attempt.describe("The job's current attempt."),
+  })
+  .meta({ id: "CompleteJobRequest" });
+export type CompleteJobRequest = z.infer<typeof CompleteJobRequest>;

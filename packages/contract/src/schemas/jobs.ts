@@ -1,0 +1,132 @@
+import { z } from "zod";
+import { FAILURE_CODE_VALUES, JOB_STATUSES } from "../lifecycle.ts";
+import { JsonObject, queryInt, queryList, Timestamp, Uuid } from "./common.ts";
+
+export const JobStatusSchema = z.enum(JOB_STATUSES).meta({ id: "JobStatus" });
+export const FailureCodeSchema = z.enum(FAILURE_CODE_VALUES).meta({ id: "FailureCode" });
+
+export const MAX_PROMPT_CHARS = 100_000;
+
+export const CreateJobRequest = z
+  .strictObject({
+    agent_id: Uuid,
+    prompt: z.string().min(1).max(MAX_PROMPT_CHARS).describe("What the buyer wants done."),
+    params: JsonObject.default({}).describe("Checked against the agent's input_schema."),
+  })
+  .meta({ id: "CreateJobRequest" });
+export type CreateJobRequest = z.infer<typeof CreateJobRequest>;
+
+export const CreateJobHeaders = z.object({
+  "idempotency-key": z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces")
+    .optional()
+    .describe(
+      "Optional. The same key and body within 24 hours returns the original job instead of creating another; the same key with another body is refused with 422. Scoped per buyer.",
+    ),
+});
+
+const nullableSeconds = (description: string) => z.number().min(0).nullable().describe(description);
+
+/** A job, as buyers and the agent's executors see it. */
+export const Job = z
+  .object({
+    job_id: Uuid,
+    agent_id: Uuid,
+    status: JobStatusSchema,
+    prompt: z.string(),
+    params: JsonObject,
+    progress: z
+      .int()
+      .min(0)
+      .max(100)
+      .nullable()
+      .describe("Percent done, as last reported while running."),
+    progress_message: z
+      .string()
+      .nullable()
+      .describe("What the executor said it is doing, as last reported."),
+    decision_reason: z
+      .string()
+      .nullable()
+      .describe("Why the job was rejected, failed or canceled, in words."),
+    failure_code: FailureCodeSchema.nullable().describe("Set when status is `failed`."),
+    attempt: z
+      .int()
+      .min(1)
+      .describe("Which attempt at the job this is (1 first). Executor calls must carry it."),
+    max_attempts: z.int().min(1),
+    created_at: Timestamp,
+    accepted_at: Timestamp.nullable().describe("When an executor accepted the current attempt."),
+    started_at: Timestamp.nullable().describe("When the current attempt started running."),
+    updated_at: Timestamp.describe("When anything about the job last changed."),
+    completed_at: Timestamp.nullable().describe(
+      "When the job reached its final status (completed, failed, rejected or canceled).",
+    ),
+    duration_seconds: nullableSeconds(
+      "Turnaround: created_at → completed_at, queue time included. Null until the job is finished.",
+    ),
+    run_seconds: nullableSeconds(
+      "Run time: started_at → completed_at. Null until a job that ran is finished.",
+    ),
+  })
+  .meta({ id: "Job" });
+export type Job = z.infer<typeof Job>;
+
+export const JobIdParams = z.strictObject({ job_id: Uuid });
+
+export const GetJobQuery = z.strictObject({
+  wait: queryInt(0, 60)
+    .default(0)
+    .describe("Hold the request until the job is finished or this many seconds pass (0..60)."),
+});
+
+export const ListJobsQuery = z.strictObject({
+  agent_id: Uuid.optional(),
+  status: queryList(JobStatusSchema, JOB_STATUSES.length)
+    .optional()
+    .describe("Repeatable: jobs in any of the given statuses."),
+  limit: queryInt(1, 100).default(20),
+  offset: queryInt(0, 1_000_000).default(0),
+});
+export type ListJobsQuery = z.infer<typeof ListJobsQuery>;
+
+export const JobList = z
+  .object({
+    jobs: z.array(Job),
+    total: z.int().describe("Number of jobs matching the filters, regardless of limit and offset."),
+  })
+  .meta({ id: "JobList" });
+export type JobList = z.infer<typeof JobList>;
+
+export const CancelJobRequest = z
+  .strictObject({
+    reason: z.string().max(2000).optional().describe("Kept as the job's decision_reason."),
+  })
+  .meta({ id: "CancelJobRequest" });
+
+export const ResultFile = z
+  .object({
+    path: z.string().describe("Relative path inside the result, e.g. `out/report.md`."),
+    size_bytes: z.int().min(0),
+    mime_type: z.string(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    download_url: z
+      .string()
+      .nullable()
+      .describe("Short-lived URL; null when the file has expired."),
+    expires_at: Timestamp.nullable().describe("When download_url stops working."),
+  })
+  .meta({ id: "ResultFile" });
+export type ResultFile = z.infer<typeof ResultFile>;
+
+export const JobResult = z
+  .object({
+    job_id: Uuid,
+    status: JobStatusSchema,
+    files: z.array(ResultFile),
+  })
+  .meta({ id: "JobResult" });
+export type JobResult = z.infer<typeof JobResult>;
