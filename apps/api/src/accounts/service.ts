@@ -1,5 +1,5 @@
 import type { ApiKeyInfo, CreatedKey, CreateKeyRequest, Role } from "@agnt/contract";
-import type { Db } from "../db/types.ts";
+import type { Db, Queryable } from "../db/types.ts";
 import { AppError } from "../http/problem.ts";
 import { generateKey, hashKey, KEY_PATTERN, keyDisplayPrefix } from "./keys.ts";
 import * as sql from "./sql.ts";
@@ -82,6 +82,9 @@ export async function revokeKey(db: Db, keyId: string): Promise<ApiKeyInfo> {
 }
 
 /** Ensures an account with a fixed id exists (the demo provider); returns it. */
-export function ensureAccount(db: Db, account: { accountId: string; role: Role; name: string }) {
+export function ensureAccount(
+  db: Queryable,
+  account: { accountId: string; role: Role; name: string },
+) {
   return sql.insertAccount(db, account);
 }

@@ -40,10 +40,10 @@ export async function migrate(db: Db, migrations = loadMigrations()): Promise<nu
   for (const migration of migrations) {
     const done = await db.transaction(async (tx) => {
       await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
-      const { rowCount } = await tx.query("SELECT 1 FROM schema_migrations WHERE version = $1", [
+      const { rows } = await tx.query("SELECT 1 FROM schema_migrations WHERE version = $1", [
         migration.version,
       ]);
-      if (rowCount > 0) return false;
+      if (rows.length > 0) return false;
       await tx.exec(migration.sql);
       await tx.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [
         migration.version,

@@ -25,7 +25,8 @@ export async function openPglite(options: PgliteOptions = {}): Promise<Db & { pg
     params?: readonly unknown[],
   ) => {
     const result = await target.query<T>(sql, params as unknown[] | undefined);
-    return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+    // PGlite reports 0 affected rows for a SELECT; pg counts the rows returned. Match pg.
+    return { rows: result.rows, rowCount: Math.max(result.rows.length, result.affectedRows ?? 0) };
   };
 
   return {
