@@ -115,8 +115,19 @@ async function start(env: Env): Promise<void> {
   process.once("SIGTERM", () => void stop("SIGTERM"));
 }
 
+/** parseArgs, with its errors (unknown or malformed options) reported as usage errors. */
+function parseUsage<T extends Parameters<typeof parseArgs>[0]>(
+  config: T,
+): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
 async function keys(env: Env, args: string[]): Promise<void> {
-  const { positionals, values } = parseArgs({
+  const { positionals, values } = parseUsage({
     args,
     allowPositionals: true,
     options: {

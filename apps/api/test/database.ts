@@ -16,12 +16,16 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated database of the project's kind (PGlite, or a copy of the PostgreSQL template). */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/**
+ * A fresh database of the project's kind: migrated (a copy of the PGlite snapshot or of the
+ * PostgreSQL template) unless `empty` is set.
+ */
+export async function createTestDatabase(options: { empty?: boolean } = {}): Promise<TestDatabase> {
   const kind = inject("dbKind");
   if (kind === "pglite") {
-    const snapshot = new Blob([readFileSync(inject("pgliteSnapshot"))]);
-    const db = await openPglite({ loadDataDir: snapshot });
+    const db = options.empty
+      ? await openPglite()
+      : await openPglite({ loadDataDir: new Blob([readFileSync(inject("pgliteSnapshot"))]) });
     return { db, kind, drop: () => db.close() };
   }
   const serverUrl = process.env.TEST_DATABASE_URL as string;
@@ -29,7 +33,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${inject("pgTemplate")}`);
+    const template = options.empty ? "template0" : inject("pgTemplate");
+    await admin.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
   } finally {
     await admin.end();
   }

@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../../test/database.ts";
+import { loadMigrations, migrate } from "./migrate.ts";
+
+describe("database adapter", () => {
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    await database.db.exec("CREATE TABLE t (id int PRIMARY KEY, v text)");
+  });
+  afterAll(() => database.drop());
+
+  it("counts rows the way pg does, on both databases", async () => {
+    const { db } = database;
+    expect((await db.query("INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')")).rowCount).toBe(3);
+    const select = await db.query<{ id: number }>(
+      "SELECT id FROM t WHERE id < $1 ORDER BY id",
+      [3],
+    );
+    expect(select.rows).toEqual([{ id: 1 }, { id: 2 }]);
+    expect(select.rowCount).toBe(2);
+    expect((await db.query("UPDATE t SET v = 'x' WHERE id >= 2")).rowCount).toBe(2);
+    expect((await db.query("UPDATE t SET v = 'y' WHERE id = 1 RETURNING id")).rowCount).toBe(1);
+    expect((await db.query("SELECT 1 FROM t WHERE id = 99")).rowCount).toBe(0);
+  });
+
+  it("commits a transaction that resolves and rolls back one that throws", async () => {
+    const { db } = database;
+    await db.transaction(async (tx) => {
+      await tx.query("INSERT INTO t VALUES (10, 'kept')");
+    });
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query("INSERT INTO t VALUES (11, 'lost')");
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
+    const { rows } = await db.query<{ id: number }>("SELECT id FROM t WHERE id >= 10 ORDER BY id");
+    expect(rows).toEqual([{ id: 10 }]);
+  });
+
+  it("returns integers as numbers, jsonb as objects, timestamptz as dates", async () => {
+    const { rows } = await database.db.query<{ n: number; j: unknown; at: unknown }>(
+      `SELECT count(*)::int AS n, '{"a":[1,2]}'::jsonb AS j, now() AS at FROM t`,
+    );
+    expect(rows[0]?.n).toBe(4);
+    expect(rows[0]?.j).toEqual({ a: [1, 2] });
+    expect(rows[0]?.at).toBeInstanceOf(Date);
+  });
+
+  it("migrates once: a second run applies nothing", async () => {
+    const { db } = database;
+    expect(await migrate(db)).toEqual([]);
+    const { rows } = await db.query<{ version: number }>(
+      "SELECT version FROM schema_migrations ORDER BY version",
+    );
+    expect(rows.map((r) => r.version)).toEqual(loadMigrations().map((m) => m.version));
+  });
+
+  it("migrates an empty database from scratch, also from two callers at once", async () => {
+    const empty = await createTestDatabase({ empty: true });
+    try {
+      const results = await Promise.all([migrate(empty.db), migrate(empty.db)]);
+      expect(results.flat().sort()).toEqual(loadMigrations().map((m) => m.version));
+      const { rows } = await empty.db.query<{ table_name: string }>(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
+      );
+      expect(rows.map((r) => r.table_name)).toEqual([
+        "accounts",
+        "agents",
+        "api_keys",
+        "idempotency_keys",
+        "job_events",
+        "job_results",
+        "jobs",
+        "schema_migrations",
+      ]);
+    } finally {
+      await empty.drop();
+    }
+  });
+});
