@@ -9,6 +9,7 @@ import { executorRoutes } from "./executor/routes.ts";
 import { installErrorHandling } from "./http/error-handler.ts";
 import { ParamsValidator } from "./jobs/params.ts";
 import { jobRoutes } from "./jobs/routes.ts";
+import { startMaintenance } from "./maintenance.ts";
 import { systemRoutes } from "./system/routes.ts";
 
 export interface AppOptions {
@@ -21,6 +22,8 @@ export interface AppOptions {
   logLevel?: string | false;
   /** The process's change feed; one is made when left out. */
   feed?: ChangeFeed;
+  /** Housekeeping interval in ms (default 10 minutes); 0 turns it off. */
+  maintenanceIntervalMs?: number;
 }
 
 /** Builds the API: every route of the contract, with problem+json errors. Tests drive it with inject(). */
@@ -54,7 +57,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   executorRoutes(app, deps);
   adminRoutes(app, deps);
 
+  const maintenanceMs = options.maintenanceIntervalMs ?? 10 * 60 * 1000;
+  const stopMaintenance =
+    maintenanceMs > 0 ? startMaintenance(options.db, app.log, maintenanceMs) : () => {};
   // Wake long-polls so that close() does not wait for them.
-  app.addHook("preClose", async () => feed.close());
+  app.addHook("preClose", async () => {
+    stopMaintenance();
+    feed.close();
+  });
   return app;
 }

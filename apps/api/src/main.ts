@@ -115,27 +115,26 @@ async function start(env: Env): Promise<void> {
   process.once("SIGTERM", () => void stop("SIGTERM"));
 }
 
-/** parseArgs, with its errors (unknown or malformed options) reported as usage errors. */
-function parseUsage<T extends Parameters<typeof parseArgs>[0]>(
-  config: T,
-): ReturnType<typeof parseArgs<T>> {
+async function keys(env: Env, args: string[]): Promise<void> {
+  let parsed: {
+    positionals: string[];
+    values: { role?: string; name?: string; "account-id"?: string };
+  };
   try {
-    return parseArgs(config);
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        role: { type: "string" },
+        name: { type: "string" },
+        "account-id": { type: "string" },
+      },
+    });
   } catch (error) {
+    // Unknown or malformed options are usage errors.
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
-}
-
-async function keys(env: Env, args: string[]): Promise<void> {
-  const { positionals, values } = parseUsage({
-    args,
-    allowPositionals: true,
-    options: {
-      role: { type: "string" },
-      name: { type: "string" },
-      "account-id": { type: "string" },
-    },
-  });
+  const { positionals, values } = parsed;
   if (positionals[0] !== "create" || positionals.length !== 1) {
     throw new UsageError(
       "usage: agnt-server keys create --role <role> --name <name> [--account-id <uuid>]",

@@ -198,3 +198,8 @@ export async function getResult(
     })),
   };
 }
+
+/** Deletes idempotency keys older than 24 hours (they no longer protect anything). */
+export function forgetExpiredIdempotencyKeys(db: Queryable): Promise<number> {
+  return sql.deleteExpiredIdempotencyKeys(db);
+}
