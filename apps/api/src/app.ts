@@ -6,7 +6,7 @@ import { agentRoutes } from "./agents/routes.ts";
 import type { Db } from "./db/types.ts";
 import { ChangeFeed } from "./events/feed.ts";
 import { executorRoutes } from "./executor/routes.ts";
-import { installErrorHandling } from "./http/error-handler.ts";
+import { installErrorHandling, sendProblem } from "./http/error-handler.ts";
 import { ParamsValidator } from "./jobs/params.ts";
 import { jobRoutes } from "./jobs/routes.ts";
 import { startMaintenance } from "./maintenance.ts";
@@ -41,6 +41,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     forceCloseConnections: true,
+    // Long path ids reach the handler, where validation refuses them with a problem document.
+    maxParamLength: 16_384,
+    // Router errors (malformed percent-encoding in the path) also leave as problem+json.
+    frameworkErrors: (error, request, reply) => sendProblem(error, request, reply),
   });
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);

@@ -17,6 +17,8 @@ const FRAMEWORK_CODES: Record<string, ErrorCode> = {
   FST_FIELDS_LIMIT: "PAYLOAD_TOO_LARGE",
   FST_REQ_FILE_TOO_LARGE: "PAYLOAD_TOO_LARGE",
   FST_PROTO_VIOLATION: "MALFORMED_JSON",
+  FST_ERR_BAD_URL: "VALIDATION_FAILED",
+  FST_ERR_MAX_PARAM_LENGTH: "VALIDATION_FAILED",
 };
 
 // Connection-level failures of the database: the API answers 503 and recovers by itself.
@@ -80,6 +82,8 @@ export function sendProblem(
     request.log.info({ code, detail }, "request refused");
   }
   if (code === "SERVICE_UNAVAILABLE") reply.header("retry-after", "1");
+  // Router errors skip the onSend hook that sets it on other responses.
+  reply.header("x-request-id", String(request.id));
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
 }
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { Timestamp, Uuid } from "./common.ts";
+import { isStorableText, Timestamp, Uuid } from "./common.ts";
 
 export const ROLES = ["buyer", "provider", "admin"] as const;
 export const RoleSchema = z.enum(ROLES).meta({ id: "Role" });
@@ -15,6 +15,7 @@ export const CreateKeyRequest = z
       .trim()
       .min(1)
       .max(200)
+      .refine(isStorableText, "must not contain NUL characters or unpaired surrogates")
       .describe("Name of the account (or of the key, for an existing account)."),
     account_id: Uuid.optional().describe(
       "Give an existing account another key instead of creating an account.",

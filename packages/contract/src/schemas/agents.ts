@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { JsonObject, queryInt, queryList, Timestamp, Uuid } from "./common.ts";
+import { JsonObject, queryInt, queryList, Text, Timestamp, Uuid } from "./common.ts";
 
 /** A tag: lowercase letters, digits and dashes, as the catalogue stores them. */
 export const Tag = z
@@ -45,9 +45,7 @@ export type Agent = z.infer<typeof Agent>;
 export const AgentIdParams = z.strictObject({ agent_id: Uuid });
 
 export const SearchAgentsQuery = z.strictObject({
-  q: z
-    .string()
-    .max(200)
+  q: Text(0, 200)
     .optional()
     .describe(
       "Free text matched against name, description and tags (whole words, stems and substrings; `%` and `_` are literal). Results are ranked by relevance when given, newest first otherwise.",

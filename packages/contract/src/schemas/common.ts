@@ -10,6 +10,35 @@ export const Timestamp = z.iso.datetime();
 /** A JSON object (the shape of `params`, and of a JSON Schema document). */
 export const JsonObject = z.record(z.string(), z.unknown());
 
+/**
+ * True when text can be stored as is: no NUL character (PostgreSQL refuses it in text and
+ * jsonb) and no unpaired UTF-16 surrogate (it cannot be encoded as UTF-8 without being replaced).
+ */
+export function isStorableText(text: string): boolean {
+  return !text.includes("\u0000") && text.isWellFormed();
+}
+
+const STORABLE_MESSAGE = "must not contain NUL characters or unpaired surrogates";
+
+/** Text a client sends, up to `max` characters, that is stored exactly as sent. */
+export function Text(min: number, max: number) {
+  return z.string().min(min).max(max).refine(isStorableText, STORABLE_MESSAGE);
+}
+
+function isStorableJson(value: unknown): boolean {
+  if (typeof value === "string") return isStorableText(value);
+  if (Array.isArray(value)) return value.every(isStorableJson);
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value).every(
+      ([key, inner]) => isStorableText(key) && isStorableJson(inner),
+    );
+  }
+  return true;
+}
+
+/** A JSON object a client sends (`params`): every string in it, keys included, is storable text. */
+export const InputJsonObject = JsonObject.refine(isStorableJson, `strings ${STORABLE_MESSAGE}`);
+
 /** One failing field of a request. */
 export const FieldError = z
   .object({

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { FAILURE_CODE_VALUES } from "../lifecycle.ts";
-import { queryInt, Uuid } from "./common.ts";
+import { queryInt, Text, Uuid } from "./common.ts";
 import { Job, JobStatusSchema } from "./jobs.ts";
 
 export const ExecutorJobsQuery = z.strictObject({
@@ -35,12 +35,8 @@ export const StatusUpdateRequest = z
       "The job's current attempt. Optional when accepting or rejecting; required otherwise.",
     ),
     progress: z.int().min(0).max(100).optional().describe("Percent done; only with `running`."),
-    message: z
-      .string()
-      .max(1000)
-      .optional()
-      .describe("What the executor is doing; only with `running`."),
-    reason: z.string().max(2000).optional().describe("Why; with `rejected` or `failed`."),
+    message: Text(0, 1000).optional().describe("What the executor is doing; only with `running`."),
+    reason: Text(0, 2000).optional().describe("Why; with `rejected` or `failed`."),
     failure_code: z
       .enum(FAILURE_CODE_VALUES)
       .optional()

@@ -1,6 +1,14 @@
 import { z } from "zod";
 import { FAILURE_CODE_VALUES, JOB_STATUSES } from "../lifecycle.ts";
-import { JsonObject, queryInt, queryList, Timestamp, Uuid } from "./common.ts";
+import {
+  InputJsonObject,
+  JsonObject,
+  queryInt,
+  queryList,
+  Text,
+  Timestamp,
+  Uuid,
+} from "./common.ts";
 
 export const JobStatusSchema = z.enum(JOB_STATUSES).meta({ id: "JobStatus" });
 export const FailureCodeSchema = z.enum(FAILURE_CODE_VALUES).meta({ id: "FailureCode" });
@@ -10,8 +18,8 @@ export const MAX_PROMPT_CHARS = 100_000;
 export const CreateJobRequest = z
   .strictObject({
     agent_id: Uuid,
-    prompt: z.string().min(1).max(MAX_PROMPT_CHARS).describe("What the buyer wants done."),
-    params: JsonObject.default({}).describe("Checked against the agent's input_schema."),
+    prompt: Text(1, MAX_PROMPT_CHARS).describe("What the buyer wants done."),
+    params: InputJsonObject.default({}).describe("Checked against the agent's input_schema."),
   })
   .meta({ id: "CreateJobRequest" });
 export type CreateJobRequest = z.infer<typeof CreateJobRequest>;
@@ -103,7 +111,7 @@ export type JobList = z.infer<typeof JobList>;
 
 export const CancelJobRequest = z
   .strictObject({
-    reason: z.string().max(2000).optional().describe("Kept as the job's decision_reason."),
+    reason: Text(0, 2000).optional().describe("Kept as the job's decision_reason."),
   })
   .meta({ id: "CancelJobRequest" });
 
