@@ -174,7 +174,6 @@ describe.runIf(inject("dbKind") === "pglite")("agnt-server on the embedded datab
 describe.runIf(inject("dbKind") === "postgres")("agnt-server on a PostgreSQL server", () => {
   it("starts in production on DATABASE_URL, migrates, and creates no local keys", async () => {
     const database = await createTestDatabase({ empty: true });
-    await database.db.close();
     const dir = dataDir();
     try {
       const server = await startServer({

@@ -56,6 +56,8 @@ export function openPostgres(options: PostgresOptions): Db {
     async exec(sql) {
       await pool.query(sql);
     },
-    close: () => pool.end(),
+    async close() {
+      if (!pool.ended) await pool.end();
+    },
   };
 }
