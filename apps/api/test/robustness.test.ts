@@ -1,39 +1,11 @@
 import { randomUUID } from "node:crypto";
-import {
-  ERROR_CODES,
-  type ErrorCode,
-  JOB_STATUSES,
-  problemType,
-  type RouteDef,
-  type RouteId,
-  routes,
-} from "@agnt/contract";
+import { JOB_STATUSES, type RouteDef, type RouteId, routes } from "@agnt/contract";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
+import { expectProblem } from "./expect.ts";
 import { type CallResult, orderJob, setStatus, useTestEnv } from "./harness.ts";
 
 const env = useTestEnv();
-
-/** Asserts a complete problem+json document with the given status (and code). */
-function expectProblem(res: CallResult, status: number, code?: ErrorCode) {
-  expect(res.status, res.text).toBe(status);
-  expect(String(res.headers["content-type"]), res.text).toMatch(/^application\/problem\+json/);
-  const body = res.body;
-  const known = ERROR_CODES[body?.code as ErrorCode];
-  expect(known, res.text).toBeDefined();
-  expect(body, res.text).toMatchObject({
-    type: expect.stringMatching(/^urn:agnt:error:/),
-    title: known.title,
-    status,
-    detail: expect.any(String),
-    instance: expect.stringMatching(/^\//),
-    request_id: expect.any(String),
-  });
-  expect(body.type).toBe(problemType(body.code));
-  expect(known.status).toBe(status);
-  if (code) expect(body.code).toBe(code);
-  expect(res.headers["x-request-id"]).toBe(body.request_id);
-}
 
 /** Any answer below 500; any 4xx a complete problem document. */
 function expectHandled(res: CallResult) {
@@ -85,14 +57,14 @@ describe("JSON bodies", () => {
 
       it("400 MALFORMED_JSON for broken or empty JSON", async () => {
         for (const body of ['{"a":', "{", "[1,]", "{'a':1}", '{"a":1}}', "undefined", ""]) {
-          expectProblem(await send(body), 400, "MALFORMED_JSON");
+          expectProblem(await send(body), "MALFORMED_JSON");
         }
       });
 
       it("400 VALIDATION_FAILED for JSON that is not an object", async () => {
         for (const body of ["[]", "[1,2]", '"text"', "42", "-1.5", "null", "true"]) {
           const res = await send(body);
-          expectProblem(res, 400, "VALIDATION_FAILED");
+          expectProblem(res, "VALIDATION_FAILED");
           expect(res.body.errors?.[0]?.in, body).toBe("body");
         }
       });
@@ -100,7 +72,7 @@ describe("JSON bodies", () => {
       it("400 VALIDATION_FAILED naming an unknown top-level field", async () => {
         const body = { ...(validBodies[id]?.() ?? {}), bogus_field: 1 };
         const res = await send(JSON.stringify(body));
-        expectProblem(res, 400, "VALIDATION_FAILED");
+        expectProblem(res, "VALIDATION_FAILED");
         expect(res.body.errors).toContainEqual({
           in: "body",
           field: "bogus_field",
@@ -112,7 +84,7 @@ describe("JSON bodies", () => {
         const json = JSON.stringify(validBodies[id]?.());
         const types = ["text/plain", "text/plain; charset=utf-8", "application/xml"];
         for (const type of [...types, "application/x-www-form-urlencoded", "image/png"]) {
-          expectProblem(await send(json, type), 415, "UNSUPPORTED_MEDIA_TYPE");
+          expectProblem(await send(json, type), "UNSUPPORTED_MEDIA_TYPE");
         }
         expectProblem(await send("attempt=1", "application/x-www-form-urlencoded"), 415);
       });
@@ -121,13 +93,13 @@ describe("JSON bodies", () => {
         it("415 for multipart/form-data", async () => {
           const body = '--b0\r\nContent-Disposition: form-data; name="x"\r\n\r\n1\r\n--b0--\r\n';
           const res = await send(body, "multipart/form-data; boundary=b0");
-          expectProblem(res, 415, "UNSUPPORTED_MEDIA_TYPE");
+          expectProblem(res, "UNSUPPORTED_MEDIA_TYPE");
         });
       }
 
       it("413 PAYLOAD_TOO_LARGE for a 1.2 MB body", async () => {
         const body = JSON.stringify({ ...validBodies[id]?.(), padding: "x".repeat(1_200_000) });
-        expectProblem(await send(body), 413, "PAYLOAD_TOO_LARGE");
+        expectProblem(await send(body), "PAYLOAD_TOO_LARGE");
       });
     });
   }
@@ -145,7 +117,7 @@ describe("oversized bodies", () => {
     const body = { agent_id: env.agentId, prompt: "p".repeat(1_200_000), params: {} };
     for (const headers of [{}, { "idempotency-key": "too-large-1" }] as Record<string, string>[]) {
       const res = await env.call("POST", "/v1/jobs", { key: env.buyer.key, body, headers });
-      expectProblem(res, 413, "PAYLOAD_TOO_LARGE");
+      expectProblem(res, "PAYLOAD_TOO_LARGE");
       expect(res.body.instance).toBe("/v1/jobs");
     }
     expect(await counts()).toEqual(before);
@@ -155,7 +127,7 @@ describe("oversized bodies", () => {
   it("reads a body just under 1 MiB and validates it instead", async () => {
     const body = { agent_id: env.agentId, prompt: "p".repeat(1_000_000), params: {} };
     const res = await env.call("POST", "/v1/jobs", { key: env.buyer.key, body });
-    expectProblem(res, 400, "VALIDATION_FAILED");
+    expectProblem(res, "VALIDATION_FAILED");
     expect(res.body.errors).toContainEqual(
       expect.objectContaining({ in: "body", field: "prompt" }),
     );
@@ -205,7 +177,7 @@ describe("path ids that are not UUIDs", () => {
   const expectBadId = async (id: RouteId, def: RouteDef, value: string) => {
     const url = urlFor(def, { [paramName(def)]: value });
     const res = await env.call(def.method, url, { key: keyFor(def), body: validBodies[id]?.() });
-    expectProblem(res, 400, "VALIDATION_FAILED");
+    expectProblem(res, "VALIDATION_FAILED");
     expect(res.body.errors, value.slice(0, 40)).toContainEqual(
       expect.objectContaining({ in: "path", field: paramName(def) }),
     );
@@ -240,7 +212,7 @@ describe("path ids that are not UUIDs", () => {
   it("400 problem+json for ids with broken percent-encoding", async () => {
     for (const value of ["%E9", "%", "%zz", "%C3%28"]) {
       const res = await env.call("GET", `/v1/jobs/${value}`, { key: env.buyer.key });
-      expectProblem(res, 400, "VALIDATION_FAILED");
+      expectProblem(res, "VALIDATION_FAILED");
     }
   });
 });
@@ -260,7 +232,7 @@ describe("unknown routes and wrong methods", () => {
     for (const [method, url] of unknown) {
       for (const key of [undefined, env.buyer.key]) {
         const res = await env.call(method, `${url}?x=1`, { key });
-        expectProblem(res, 404, "NOT_FOUND");
+        expectProblem(res, "NOT_FOUND");
         expect(res.body.instance, `${method} ${url}`).toBe(url);
       }
     }

@@ -1,36 +1,8 @@
 import { describe, expect, it } from "vitest";
-import {
-  type CallResult,
-  orderJob,
-  setStatus,
-  type TestEnv,
-  useTestEnv,
-} from "../../test/harness.ts";
+import { expectProblem, jobSnapshot, sleep } from "../../test/expect.ts";
+import { type CallResult, orderJob, setStatus, useTestEnv } from "../../test/harness.ts";
 
 const env = useTestEnv();
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface Snapshot {
-  status: string;
-  events: number;
-  [column: string]: unknown;
-}
-
-/** Everything about a job a refused call must leave alone, plus its number of events. */
-async function snapshot(t: TestEnv, jobId: string): Promise<Snapshot> {
-  const { rows } = await t.database.db.query<Snapshot>(
-    `SELECT status, attempt, progress, progress_message, decision_reason, failure_code,
-            accepted_at::text AS accepted_at, started_at::text AS started_at,
-            updated_at::text AS updated_at, completed_at::text AS completed_at,
-            (SELECT count(*)::int FROM job_events e WHERE e.job_id = j.job_id) AS events
-     FROM jobs j WHERE job_id = $1`,
-    [jobId],
-  );
-  const row = rows[0];
-  if (!row) throw new Error(`no job ${jobId}`);
-  return row;
-}
 
 const list = (query: string, key = env.provider.key) =>
   env.call("GET", `/v1/executor/jobs?${query}`, { key });
@@ -52,11 +24,6 @@ function multipart(parts: { name: string; value: string; filename?: string }[]) 
   }
   body += `--${boundary}--\r\n`;
   return { body, headers: { "content-type": `multipart/form-data; boundary=${boundary}` } };
-}
-
-function expectProblem(res: CallResult, status: number, code: string) {
-  expect(res.status, res.text).toBe(status);
-  expect(res.body.code).toBe(code);
 }
 
 const ids = (res: CallResult): string[] =>
@@ -138,9 +105,9 @@ describe("listing", () => {
   });
 
   it("refuses another provider's agent (403) and an unknown agent (404)", async () => {
-    expectProblem(await list(`agent_id=${env.otherAgentId}`), 403, "AGENT_NOT_OWNED");
+    expectProblem(await list(`agent_id=${env.otherAgentId}`), "AGENT_NOT_OWNED");
     const unknownAgent = "00000000-0000-4000-8000-000000000000";
-    expectProblem(await list(`agent_id=${unknownAgent}`), 404, "AGENT_NOT_FOUND");
+    expectProblem(await list(`agent_id=${unknownAgent}`), "AGENT_NOT_FOUND");
   });
 
   it("filters by status", async () => {
@@ -172,7 +139,7 @@ describe("listing", () => {
     ["status=sleeping", "status"],
   ])("refuses %s with 400", async (query, field) => {
     const res = await list(query);
-    expectProblem(res, 400, "VALIDATION_FAILED");
+    expectProblem(res, "VALIDATION_FAILED");
     expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
   });
 });
@@ -230,36 +197,36 @@ describe("attempt fencing", () => {
     const accepted = await setStatus(env, jobId, { status: "accepted" });
     expect(accepted.status).toBe(200);
     expect(accepted.body).toMatchObject({ status: "accepted", attempt: 1 });
-    const before = await snapshot(env, jobId);
+    const before = await jobSnapshot(env, jobId);
     const stale = await setStatus(env, jobId, { status: "running", attempt: 2 });
-    expectProblem(stale, 409, "ATTEMPT_MISMATCH");
-    expect(await snapshot(env, jobId)).toEqual(before);
+    expectProblem(stale, "ATTEMPT_MISMATCH");
+    expect(await jobSnapshot(env, jobId)).toEqual(before);
     expect(before.status).toBe("accepted");
   });
 
   it("refuses an accept with a wrong attempt", async () => {
     const jobId = await orderOn(env.agentId);
-    const before = await snapshot(env, jobId);
+    const before = await jobSnapshot(env, jobId);
     const res = await setStatus(env, jobId, { status: "accepted", attempt: 2 });
-    expectProblem(res, 409, "ATTEMPT_MISMATCH");
-    expect(await snapshot(env, jobId)).toEqual(before);
+    expectProblem(res, "ATTEMPT_MISMATCH");
+    expect(await jobSnapshot(env, jobId)).toEqual(before);
   });
 
   it.each(["running", "failed"])("needs attempt with status %s", async (status) => {
     const jobId = await acceptedJob();
-    const before = await snapshot(env, jobId);
+    const before = await jobSnapshot(env, jobId);
     const res = await setStatus(env, jobId, { status });
-    expectProblem(res, 400, "VALIDATION_FAILED");
+    expectProblem(res, "VALIDATION_FAILED");
     expect(res.body.errors.map((e: { field: string }) => e.field)).toContain("attempt");
-    expect(await snapshot(env, jobId)).toEqual(before);
+    expect(await jobSnapshot(env, jobId)).toEqual(before);
   });
 
   it("refuses to complete with a stale attempt", async () => {
     const jobId = await runningJob();
-    const before = await snapshot(env, jobId);
+    const before = await jobSnapshot(env, jobId);
     const res = await complete(jobId, { attempt: 2 });
-    expectProblem(res, 409, "ATTEMPT_MISMATCH");
-    expect(await snapshot(env, jobId)).toEqual(before);
+    expectProblem(res, "ATTEMPT_MISMATCH");
+    expect(await jobSnapshot(env, jobId)).toEqual(before);
     expect(before.status).toBe("running");
   });
 });
@@ -267,7 +234,7 @@ describe("attempt fencing", () => {
 describe("progress", () => {
   it("records a progress report while running", async () => {
     const jobId = await runningJob();
-    const before = await snapshot(env, jobId);
+    const before = await jobSnapshot(env, jobId);
     const res = await setStatus(env, jobId, {
       status: "running",
       attempt: 1,
@@ -280,7 +247,7 @@ describe("progress", () => {
       progress: 40,
       progress_message: "indexing",
     });
-    const after = await snapshot(env, jobId);
+    const after = await jobSnapshot(env, jobId);
     expect(after).toMatchObject({ progress: 40, progress_message: "indexing" });
     expect(after.events).toBe(before.events + 1);
     const { rows } = await env.database.db.query(
@@ -301,11 +268,11 @@ describe("progress", () => {
     ["progress 101", { status: "running", attempt: 1, progress: 101 }, "progress"],
   ])("refuses %s with 400", async (_, body, field) => {
     const jobId = await acceptedJob();
-    const before = await snapshot(env, jobId);
+    const before = await jobSnapshot(env, jobId);
     const res = await setStatus(env, jobId, body);
-    expectProblem(res, 400, "VALIDATION_FAILED");
+    expectProblem(res, "VALIDATION_FAILED");
     expect(res.body.errors.map((e: { field: string }) => e.field)).toContain(field);
-    expect(await snapshot(env, jobId)).toEqual(before);
+    expect(await jobSnapshot(env, jobId)).toEqual(before);
   });
 });
 
@@ -321,19 +288,19 @@ describe("failure codes", () => {
     const res = await setStatus(env, jobId, { status: "failed", attempt: 1, ...extra });
     expect(res.status, res.text).toBe(200);
     expect(res.body).toMatchObject({ status: "failed", ...expected });
-    expect(await snapshot(env, jobId)).toMatchObject({ status: "failed", ...expected });
+    expect(await jobSnapshot(env, jobId)).toMatchObject({ status: "failed", ...expected });
   });
 
   it.each([
-    ["expired", 422, "INVALID_FAILURE_CODE"],
-    ["lease_lost", 422, "INVALID_FAILURE_CODE"],
-    ["exploded", 400, "VALIDATION_FAILED"],
-  ])("refuses failure_code %s", async (code, status, errorCode) => {
+    ["expired", "INVALID_FAILURE_CODE"],
+    ["lease_lost", "INVALID_FAILURE_CODE"],
+    ["exploded", "VALIDATION_FAILED"],
+  ] as const)("refuses failure_code %s", async (code, errorCode) => {
     const jobId = await runningJob();
-    const before = await snapshot(env, jobId);
+    const before = await jobSnapshot(env, jobId);
     const res = await setStatus(env, jobId, { status: "failed", attempt: 1, failure_code: code });
-    expectProblem(res, status, errorCode);
-    expect(await snapshot(env, jobId)).toEqual(before);
+    expectProblem(res, errorCode);
+    expect(await jobSnapshot(env, jobId)).toEqual(before);
   });
 });
 
@@ -348,7 +315,7 @@ describe("complete", () => {
     expect(res.status, res.text).toBe(200);
     expect(res.body).toMatchObject({ status: "completed", progress: 100, attempt: 1 });
     expect(res.body.completed_at).toMatch(/Z$/);
-    expect(await snapshot(env, jobId)).toMatchObject({ status: "completed", progress: 100 });
+    expect(await jobSnapshot(env, jobId)).toMatchObject({ status: "completed", progress: 100 });
   });
 
   it.each([
@@ -356,33 +323,33 @@ describe("complete", () => {
     ["before", false],
   ])("refuses a multipart body with a file part (%s attempt)", async (_, attemptFirst) => {
     const jobId = await runningJob();
-    const before = await snapshot(env, jobId);
+    const before = await jobSnapshot(env, jobId);
     const attempt = { name: "attempt", value: "1" };
     const file = { name: "files", value: "hello", filename: "out.txt" };
     const form = multipart(attemptFirst ? [attempt, file] : [file, attempt]);
     const res = await complete(jobId, form.body, form.headers);
-    expectProblem(res, 400, "MALFORMED_MULTIPART");
-    expect(await snapshot(env, jobId)).toEqual(before);
+    expectProblem(res, "MALFORMED_MULTIPART");
+    expect(await jobSnapshot(env, jobId)).toEqual(before);
     expect(before.status).toBe("running");
   });
 
   it("refuses a multipart body without attempt", async () => {
     const jobId = await runningJob();
-    const before = await snapshot(env, jobId);
+    const before = await jobSnapshot(env, jobId);
     const form = multipart([{ name: "note", value: "done" }]);
     const res = await complete(jobId, form.body, form.headers);
-    expectProblem(res, 400, "VALIDATION_FAILED");
-    expect(await snapshot(env, jobId)).toEqual(before);
+    expectProblem(res, "VALIDATION_FAILED");
+    expect(await jobSnapshot(env, jobId)).toEqual(before);
   });
 
   it("refuses to complete a canceled job", async () => {
     const jobId = await runningJob();
     const cancel = await env.call("POST", `/v1/jobs/${jobId}/cancel`, { key: env.buyer.key });
     expect(cancel.status, cancel.text).toBe(200);
-    const before = await snapshot(env, jobId);
+    const before = await jobSnapshot(env, jobId);
     const res = await complete(jobId, { attempt: 1 });
-    expectProblem(res, 409, "JOB_CANCELED");
-    expect(await snapshot(env, jobId)).toEqual(before);
+    expectProblem(res, "JOB_CANCELED");
+    expect(await jobSnapshot(env, jobId)).toEqual(before);
     expect(before.status).toBe("canceled");
   });
 });
@@ -391,8 +358,8 @@ describe("another provider", () => {
   it("cannot see or change the job (404 JOB_NOT_FOUND)", async () => {
     const pendingId = await orderOn(env.agentId);
     const runningId = await runningJob();
-    const beforePending = await snapshot(env, pendingId);
-    const beforeRunning = await snapshot(env, runningId);
+    const beforePending = await jobSnapshot(env, pendingId);
+    const beforeRunning = await jobSnapshot(env, runningId);
     const other = env.provider2.key;
     const calls = [
       await setStatus(env, pendingId, { status: "accepted" }, other),
@@ -403,8 +370,8 @@ describe("another provider", () => {
         body: { attempt: 1 },
       }),
     ];
-    for (const res of calls) expectProblem(res, 404, "JOB_NOT_FOUND");
-    expect(await snapshot(env, pendingId)).toEqual(beforePending);
-    expect(await snapshot(env, runningId)).toEqual(beforeRunning);
+    for (const res of calls) expectProblem(res, "JOB_NOT_FOUND");
+    expect(await jobSnapshot(env, pendingId)).toEqual(beforePending);
+    expect(await jobSnapshot(env, runningId)).toEqual(beforeRunning);
   });
 });

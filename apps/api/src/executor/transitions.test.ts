@@ -1,6 +1,7 @@
 import { JOB_STATUSES, type JobStatus, TERMINAL_STATUSES, TRANSITIONS } from "@agnt/contract";
 import { describe, expect, it } from "vitest";
-import { orderJob, setStatus, type TestEnv, useTestEnv } from "../../test/harness.ts";
+import { jobSnapshot } from "../../test/expect.ts";
+import { orderJob, setStatus, useTestEnv } from "../../test/harness.ts";
 
 const env = useTestEnv();
 
@@ -12,27 +13,6 @@ const targetOf = (action: Action): JobStatus => (action === "complete" ? "comple
 
 const allowed = (from: JobStatus, to: JobStatus, actor: "executor" | "buyer") =>
   TRANSITIONS.some((t) => t.from === from && t.to === to && t.actor === actor);
-
-interface Snapshot {
-  status: string;
-  events: number;
-  [column: string]: unknown;
-}
-
-/** Everything about a job a refused call must leave alone, plus its number of events. */
-async function snapshot(t: TestEnv, jobId: string): Promise<Snapshot> {
-  const { rows } = await t.database.db.query<Snapshot>(
-    `SELECT status, attempt, progress, progress_message, decision_reason, failure_code,
-            accepted_at::text AS accepted_at, started_at::text AS started_at,
-            updated_at::text AS updated_at, completed_at::text AS completed_at,
-            (SELECT count(*)::int FROM job_events e WHERE e.job_id = j.job_id) AS events
-     FROM jobs j WHERE job_id = $1`,
-    [jobId],
-  );
-  const row = rows[0];
-  if (!row) throw new Error(`no job ${jobId}`);
-  return row;
-}
 
 async function lastEvent(jobId: string) {
   const { rows } = await env.database.db.query(
@@ -85,7 +65,7 @@ async function jobIn(status: JobStatus): Promise<string> {
     const res = await step();
     expect(res.status, res.text).toBe(200);
   }
-  expect((await snapshot(env, jobId)).status).toBe(status);
+  expect((await jobSnapshot(env, jobId)).status).toBe(status);
   return jobId;
 }
 
@@ -107,9 +87,9 @@ describe("executor actions, table-driven from TRANSITIONS", () => {
 
   it.each(executorCases)("$from + $action → allowed: $ok", async ({ from, action, ok }) => {
     const jobId = await jobIn(from);
-    const before = await snapshot(env, jobId);
+    const before = await jobSnapshot(env, jobId);
     const res = await act(jobId, action);
-    const after = await snapshot(env, jobId);
+    const after = await jobSnapshot(env, jobId);
     if (ok) {
       expect(res.status, res.text).toBe(200);
       expect(res.body.status).toBe(targetOf(action));
@@ -142,9 +122,9 @@ describe("buyer cancel, table-driven from TRANSITIONS", () => {
 
   it.each(cases)("cancel from $from → allowed: $ok", async ({ from, ok }) => {
     const jobId = await jobIn(from);
-    const before = await snapshot(env, jobId);
+    const before = await jobSnapshot(env, jobId);
     const res = await cancel(jobId);
-    const after = await snapshot(env, jobId);
+    const after = await jobSnapshot(env, jobId);
     if (ok) {
       expect(res.status, res.text).toBe(200);
       expect(res.body).toMatchObject({ status: "canceled", decision_reason: "no longer needed" });
@@ -167,13 +147,13 @@ describe("buyer cancel, table-driven from TRANSITIONS", () => {
 describe("terminal statuses", () => {
   it.each([...TERMINAL_STATUSES])("%s is absorbing", async (status) => {
     const jobId = await jobIn(status);
-    const before = await snapshot(env, jobId);
+    const before = await jobSnapshot(env, jobId);
     for (const action of ACTIONS) {
       const res = await act(jobId, action);
       expect(res.status, `${action}: ${res.text}`).toBe(409);
     }
     expect((await cancel(jobId)).status).toBe(409);
-    expect(await snapshot(env, jobId)).toEqual(before);
+    expect(await jobSnapshot(env, jobId)).toEqual(before);
   });
 });
 

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { ERROR_CODES, type ErrorCode, type JobStatus, problemType } from "@agnt/contract";
+import type { JobStatus } from "@agnt/contract";
 import { beforeAll, describe, expect, it } from "vitest";
+import { expectProblem, sleep } from "../../test/expect.ts";
 import {
   type CallResult,
   orderJob,
@@ -11,22 +12,6 @@ import {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const RFC3339_Z = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Asserts an RFC 9457 problem document with the code's status, type and title. */
-function expectProblem(res: CallResult, code: ErrorCode) {
-  const status = ERROR_CODES[code].status;
-  expect(res.status, res.text).toBe(status);
-  expect(String(res.headers["content-type"])).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({
-    type: problemType(code),
-    title: ERROR_CODES[code].title,
-    status,
-    code,
-    detail: expect.any(String),
-  });
-  expect(res.body.detail).not.toBe("");
-}
 
 async function countJobs(env: TestEnv): Promise<number> {
   const { rows } = await env.database.db.query<{ n: number }>(
