@@ -21,7 +21,7 @@ const bin = (name) => join("node_modules", ".bin", name);
 
 for (const [name, command, args] of [
   ["type-check", bin("tsc"), ["-p", "tsconfig.json", "--noEmit"]],
-  ["lint", bin("biome"), ["check", "."]],
+  ["lint", bin("biome"), ["check", "--error-on-warnings", "."]],
 ]) {
   if (step(name, command, args)) passed += 1;
   else failed += 1;
