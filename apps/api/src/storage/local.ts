@@ -1,0 +1,126 @@
+import { randomUUID } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { createToken } from "./signed-token.ts";
+import { isSafeKey, type ObjectStore } from "./types.ts";
+
+export interface LocalStoreOptions {
+  /** Directory holding the objects (`AGNT_DATA_DIR/files`). */
+  root: string;
+  /** Base URL clients reach the API at; download URLs are `<publicUrl>/v1/files/<token>`. */
+  publicUrl: string;
+  /** HMAC secret of download tokens. */
+  secret: string;
+  /** Clock (Unix ms), for tests. */
+  now?: () => number;
+}
+
+/**
+ * Objects as files under one directory. A write goes to `.tmp/` first and is renamed into place
+ * once complete, so a failed or aborted upload leaves no object behind.
+ */
+export function openLocalStore(options: LocalStoreOptions): ObjectStore {
+  const root = resolve(options.root);
+  const tmp = join(root, ".tmp");
+  const now = options.now ?? Date.now;
+
+  const pathOf = (key: string): string => {
+    const path = resolve(root, key);
+    if (!isSafeKey(key) || key.startsWith(".tmp/") || !path.startsWith(root + sep)) {
+      throw new Error(`unsafe object key ${JSON.stringify(key)}`);
+    }
+    return path;
+  };
+
+  return {
+    kind: "local",
+    async ensureReady() {
+      await mkdir(tmp, { recursive: true });
+    },
+    async put(key, body, { signal }) {
+      const target = pathOf(key);
+      const part = join(tmp, randomUUID());
+      await mkdir(tmp, { recursive: true });
+      try {
+        await pipeline(body, createWriteStream(part, { flags: "wx" }), signal ? { signal } : {});
+        // A concurrent delete may remove the (empty) directory between mkdir and rename.
+        for (let attempt = 1; ; attempt++) {
+          await mkdir(dirname(target), { recursive: true });
+          try {
+            await rename(part, target);
+            break;
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== "ENOENT" || attempt === 5) throw error;
+          }
+        }
+      } catch (error) {
+        await rm(part, { force: true });
+        throw error;
+      }
+    },
+    async get(key) {
+      const path = pathOf(key);
+      await stat(path);
+      return createReadStream(path);
+    },
+    async delete(keys) {
+      for (const key of keys) {
+        const path = pathOf(key);
+        await rm(path, { force: true });
+        // Remove directories the deletion emptied, up to the root.
+        let dir = dirname(path);
+        while (dir.startsWith(root + sep)) {
+          try {
+            if ((await readdir(dir)).length > 0) break;
+            await rm(dir, { recursive: false, force: true });
+          } catch {
+            break;
+          }
+          dir = dirname(dir);
+        }
+      }
+    },
+    async list(prefix) {
+      const keys: string[] = [];
+      const walk = async (dir: string): Promise<void> => {
+        let entries: import("node:fs").Dirent[];
+        try {
+          entries = await readdir(dir, { withFileTypes: true });
+        } catch {
+          return;
+        }
+        for (const entry of entries) {
+          const path = join(dir, entry.name);
+          if (entry.isDirectory()) {
+            if (path !== tmp) await walk(path);
+          } else {
+            const key = relative(root, path).split(sep).join("/");
+            if (key.startsWith(prefix)) keys.push(key);
+          }
+        }
+      };
+      await walk(root);
+      return keys.sort();
+    },
+    async downloadUrl(key, { filename, contentType, ttlSeconds }) {
+      pathOf(key);
+      const expires = Math.floor(now() / 1000) + ttlSeconds;
+      const token = createToken(options.secret, { key, expires, filename, contentType });
+      return {
+        url: `${options.publicUrl.replace(/\/+$/, "")}/v1/files/${token}`,
+        expiresAt: new Date(expires * 1000),
+      };
+    },
+  };
+}
+
+/** Keys left in the local store's temporary area (uploads in flight, or leaked ones). */
+export async function pendingLocalWrites(root: string): Promise<number> {
+  try {
+    return (await readdir(join(resolve(root), ".tmp"))).length;
+  } catch {
+    return 0;
+  }
+}
