@@ -6,14 +6,25 @@ import { agentRoutes } from "./agents/routes.ts";
 import type { Db } from "./db/types.ts";
 import { ChangeFeed } from "./events/feed.ts";
 import { executorRoutes } from "./executor/routes.ts";
+import { fileRoutes } from "./files/routes.ts";
+import type { UploadLimits } from "./files/service.ts";
 import { installErrorHandling, sendProblem } from "./http/error-handler.ts";
 import { ParamsValidator } from "./jobs/params.ts";
 import { jobRoutes } from "./jobs/routes.ts";
 import { startMaintenance } from "./maintenance.ts";
+import type { ObjectStore } from "./storage/types.ts";
 import { systemRoutes } from "./system/routes.ts";
 
 export interface AppOptions {
   db: Db;
+  /** Where input and result files live. */
+  store: ObjectStore;
+  /** Upload limits (defaults: 1 GiB per file, 100 files, 5 GiB per job). */
+  uploads?: Partial<Omit<UploadLimits, "maxFieldBytes">>;
+  /** Lifetime of download URLs in seconds (default 300). */
+  downloadUrlTtlSeconds?: number;
+  /** Delete stored files after this many days (default: keep forever). */
+  retentionDays?: number | undefined;
   /** Largest JSON body accepted, in bytes (default 1 MiB). */
   maxJsonBodyBytes?: number;
   /** How often a long-poll re-reads to catch changes made by other processes (default 1000 ms). */
@@ -51,19 +62,35 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   // Bodies are JSON or multipart; anything else is 415, not a string handed to a JSON route.
   app.removeContentTypeParser("text/plain");
-  await app.register(multipart, { limits: { fields: 10, fieldSize: 1024 } });
+  // Multipart bodies are read only when a handler asks for their parts, after the key, the
+  // job and its state were checked; each route sets its own limits (files/upload.ts).
+  await app.register(multipart, { preservePath: true, limits: { fields: 20, fieldSize: 1024 } });
   installErrorHandling(app);
 
-  const deps = { db: options.db, feed, params: new ParamsValidator() };
+  const limits: UploadLimits = {
+    maxFileBytes: options.uploads?.maxFileBytes ?? 1024 ** 3,
+    maxFiles: options.uploads?.maxFiles ?? 100,
+    maxTotalBytes: options.uploads?.maxTotalBytes ?? 5 * 1024 ** 3,
+    maxFieldBytes: options.maxJsonBodyBytes ?? 1024 * 1024,
+  };
+  const files = { store: options.store, urlTtlSeconds: options.downloadUrlTtlSeconds ?? 300 };
+  const deps = { db: options.db, feed, params: new ParamsValidator(), files, store: options.store };
   await systemRoutes(app, deps);
   agentRoutes(app, deps);
-  jobRoutes(app, deps);
-  executorRoutes(app, deps);
+  jobRoutes(app, deps, limits);
+  executorRoutes(app, deps, limits);
+  fileRoutes(app, deps);
   adminRoutes(app, deps);
 
   const maintenanceMs = options.maintenanceIntervalMs ?? 10 * 60 * 1000;
   const stopMaintenance =
-    maintenanceMs > 0 ? startMaintenance(options.db, app.log, maintenanceMs) : () => {};
+    maintenanceMs > 0
+      ? startMaintenance(
+          { db: options.db, store: options.store, retentionDays: options.retentionDays },
+          app.log,
+          maintenanceMs,
+        )
+      : () => {};
   // Wake long-polls so that close() does not wait for them.
   app.addHook("preClose", async () => {
     stopMaintenance();

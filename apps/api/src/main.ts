@@ -12,6 +12,7 @@ import { checkProduction, type Env, readEnv } from "./env.ts";
 import { bootstrapLocal, isFreshDataDir, LOCAL_KEYS_FILE } from "./local/bootstrap.ts";
 import { claimEmbeddedDatabase } from "./local/lock.ts";
 import { seed } from "./seed/seed.ts";
+import { openStore, type StoreConfig } from "./storage/open.ts";
 
 const HELP = `agnt-server: the agnt marketplace API
 
@@ -87,13 +88,25 @@ async function start(env: Env): Promise<void> {
   });
   await migrate(db);
   if (fresh && env.NODE_ENV !== "production") await bootstrapLocal(db, env.AGNT_DATA_DIR);
+  let listening = `http://${env.HOST === "0.0.0.0" || env.HOST === "::" ? "127.0.0.1" : env.HOST}:${env.PORT}`;
+  const store = await openStore(storeConfig(env, () => env.AGNT_PUBLIC_URL ?? listening));
   const app = await buildApp({
     db,
+    store,
     logLevel: env.LOG_LEVEL,
     maxJsonBodyBytes: env.AGNT_MAX_JSON_BODY_BYTES,
     recheckMs: env.AGNT_LONG_POLL_RECHECK_MS,
+    uploads: {
+      maxFileBytes: env.AGNT_MAX_UPLOAD_FILE_BYTES,
+      maxFiles: env.AGNT_MAX_UPLOAD_FILES,
+      maxTotalBytes: env.AGNT_MAX_UPLOAD_JOB_BYTES,
+    },
+    downloadUrlTtlSeconds: env.AGNT_DOWNLOAD_URL_TTL_SECONDS,
+    retentionDays: env.AGNT_RESULT_RETENTION_DAYS,
+    maintenanceIntervalMs: env.AGNT_MAINTENANCE_INTERVAL_SECONDS * 1000,
   });
   const address = await app.listen({ host: env.HOST, port: env.PORT });
+  listening = address;
   const lines = [`agnt API listening on ${address} (reference: ${address}/docs)`];
   if (embedded) {
     lines.push(`embedded database in ${env.AGNT_DATA_DIR}`);
@@ -113,6 +126,27 @@ async function start(env: Env): Promise<void> {
   };
   process.once("SIGINT", () => void stop("SIGINT"));
   process.once("SIGTERM", () => void stop("SIGTERM"));
+}
+
+/** The object store the environment asks for: S3 when a bucket is named, else a local directory. */
+function storeConfig(env: Env, publicUrl: () => string): StoreConfig {
+  return {
+    dataDir: env.AGNT_DATA_DIR,
+    publicUrl,
+    secret: env.AGNT_FILE_URL_SECRET,
+    s3: env.AGNT_S3_BUCKET
+      ? {
+          endpoint: env.AGNT_S3_ENDPOINT,
+          publicEndpoint: env.AGNT_S3_PUBLIC_ENDPOINT,
+          bucket: env.AGNT_S3_BUCKET,
+          region: env.AGNT_S3_REGION,
+          accessKeyId: env.AGNT_S3_ACCESS_KEY_ID,
+          secretAccessKey: env.AGNT_S3_SECRET_ACCESS_KEY,
+          forcePathStyle: env.AGNT_S3_FORCE_PATH_STYLE,
+          createBucket: env.AGNT_S3_CREATE_BUCKET,
+        }
+      : undefined,
+  };
 }
 
 async function keys(env: Env, args: string[]): Promise<void> {

@@ -1,17 +1,28 @@
 import type { FastifyBaseLogger } from "fastify";
 import type { Db } from "./db/types.ts";
+import { expireOldFiles } from "./files/service.ts";
 import { isDatabaseUnavailable } from "./http/error-handler.ts";
 import { forgetExpiredIdempotencyKeys } from "./jobs/service.ts";
+import type { ObjectStore } from "./storage/types.ts";
 
 /**
- * Periodic housekeeping of one API process: forgets expired idempotency keys. Safe to run in
- * every replica (each pass is one idempotent DELETE). Returns a function that stops it.
+ * Periodic housekeeping of one API process: forgets expired idempotency keys and, with a
+ * retention period, deletes stored files past it. Safe to run in every replica: each step is
+ * idempotent. Returns a function that stops it.
  */
-export function startMaintenance(db: Db, log: FastifyBaseLogger, intervalMs: number): () => void {
+export function startMaintenance(
+  deps: { db: Db; store: ObjectStore; retentionDays?: number | undefined },
+  log: FastifyBaseLogger,
+  intervalMs: number,
+): () => void {
   const pass = async () => {
     try {
-      const forgotten = await forgetExpiredIdempotencyKeys(db);
+      const forgotten = await forgetExpiredIdempotencyKeys(deps.db);
       if (forgotten > 0) log.info({ forgotten }, "expired idempotency keys deleted");
+      if (deps.retentionDays !== undefined) {
+        const expired = await expireOldFiles(deps.db, deps.store, deps.retentionDays);
+        if (expired > 0) log.info({ expired }, "files past retention deleted");
+      }
     } catch (error) {
       if (isDatabaseUnavailable(error))
         log.warn({ err: error }, "maintenance skipped: database unavailable");

@@ -1,9 +1,14 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Role } from "@agnt/contract";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll } from "vitest";
 import { createKey } from "../src/accounts/service.ts";
 import { type AgentInput, upsertAgent } from "../src/agents/service.ts";
-import { buildApp } from "../src/app.ts";
+import { type AppOptions, buildApp } from "../src/app.ts";
+import { openLocalStore } from "../src/storage/local.ts";
+import type { ObjectStore } from "../src/storage/types.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
 
 export interface Caller {
@@ -13,6 +18,7 @@ export interface Caller {
 
 export interface TestEnv {
   app: FastifyInstance;
+  store: ObjectStore;
   database: TestDatabase;
   buyer: Caller;
   buyer2: Caller;
@@ -80,12 +86,43 @@ async function makeCaller(database: TestDatabase, role: Role, name: string): Pro
   return { key: created.key, accountId: created.account_id };
 }
 
+export interface TestEnvOptions extends Partial<Omit<AppOptions, "db" | "store">> {
+  /** The object store (default: a local store in a temporary directory). */
+  store?: () => Promise<ObjectStore>;
+}
+
+/** Base URL of local download URLs in tests; `env.call` accepts such URLs. */
+export const TEST_PUBLIC_URL = "http://agnt.test";
+
+/** A local object store in a fresh temporary directory, removed when the test file ends. */
+export async function tempLocalStore(): Promise<ObjectStore & { root: string }> {
+  const root = mkdtempSync(join(tmpdir(), "agnt-files-"));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  const store = openLocalStore({
+    root,
+    publicUrl: TEST_PUBLIC_URL,
+    secret: "test-secret-test-secret-test-secret",
+  });
+  await store.ensureReady();
+  return Object.assign(store, { root });
+}
+
 /** A fresh database, an app on it and the usual cast of callers, for the whole test file. */
-export function useTestEnv(options: { maxJsonBodyBytes?: number } = {}): TestEnv {
+export function useTestEnv(options: TestEnvOptions = {}): TestEnv {
   const env = {} as TestEnv;
   beforeAll(async () => {
     const database = await createTestDatabase();
-    const app = await buildApp({ db: database.db, logLevel: false, recheckMs: 200, ...options });
+    const { store: makeStore, ...appOptions } = options;
+    const store = await (makeStore ?? tempLocalStore)();
+    const app = await buildApp({
+      db: database.db,
+      store,
+      logLevel: false,
+      recheckMs: 200,
+      maintenanceIntervalMs: 0,
+      ...appOptions,
+    });
+    env.store = store;
     env.database = database;
     env.app = app;
     env.buyer = await makeCaller(database, "buyer", "Buyer One");
@@ -109,7 +146,7 @@ export function useTestEnv(options: { maxJsonBodyBytes?: number } = {}): TestEnv
       }
       const response = await app.inject({
         method: method as "GET",
-        url,
+        url: url.startsWith(TEST_PUBLIC_URL) ? url.slice(TEST_PUBLIC_URL.length) : url,
         headers,
         ...(hasBody
           ? {

@@ -2,6 +2,7 @@ import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { buildApp } from "../src/app.ts";
 import { openPostgres } from "../src/db/postgres.ts";
+import { tempLocalStore } from "./harness.ts";
 
 /** A loopback port with nothing listening on it. */
 async function closedPort(): Promise<number> {
@@ -18,7 +19,7 @@ describe.runIf(inject("dbKind") === "pglite")("database unreachable", () => {
     const db = openPostgres({
       connectionString: `postgres://agnt@127.0.0.1:${await closedPort()}/agnt`,
     });
-    app = await buildApp({ db, logLevel: false });
+    app = await buildApp({ db, store: await tempLocalStore(), logLevel: false });
   });
   afterAll(() => app.close());
 

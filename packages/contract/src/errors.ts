@@ -54,6 +54,12 @@ export const ERROR_CODES = {
     meaning: "The provider key does not own the agent named in the request.",
     action: "Use the key of the provider that owns the agent.",
   },
+  DOWNLOAD_URL_INVALID: {
+    status: 403,
+    title: "Download URL not valid",
+    meaning: "The download token was altered or was not issued by this API.",
+    action: "Ask for fresh URLs (GET /v1/jobs/{job_id}/result or …/inputs).",
+  },
   NOT_FOUND: {
     status: 404,
     title: "No such route",
@@ -72,6 +78,12 @@ export const ERROR_CODES = {
     meaning:
       "No job with this id is visible to the caller: it does not exist, or it belongs to another buyer (or, for executors, to another provider's agent).",
     action: "Check the job_id; list your jobs with GET /v1/jobs.",
+  },
+  FILE_NOT_FOUND: {
+    status: 404,
+    title: "File not found",
+    meaning: "The file behind a valid download URL no longer exists (deleted by retention).",
+    action: "Check the manifest's `expired_at`; the file cannot be downloaded any more.",
   },
   KEY_NOT_FOUND: {
     status: 404,
@@ -105,11 +117,39 @@ export const ERROR_CODES = {
     meaning: "The buyer canceled the job. Nothing was changed.",
     action: "Executors: stop working on the job and discard its work.",
   },
+  INPUTS_NOT_AVAILABLE: {
+    status: 409,
+    title: "Inputs not available",
+    meaning: "A job's input files are handed out while the job is accepted or running.",
+    action: "Accept the job first; do not fetch inputs of finished jobs.",
+  },
   RESULT_NOT_READY: {
     status: 409,
     title: "Result not available",
     meaning: "The job has not completed, so it has no result. `detail` names its status.",
     action: "Wait for the job (GET /v1/jobs/{job_id}?wait=60) and ask again once it is completed.",
+  },
+  FILE_TOO_LARGE: {
+    status: 413,
+    title: "File too large",
+    meaning:
+      "An uploaded file exceeds the per-file limit (AGNT_MAX_UPLOAD_FILE_BYTES). Nothing of the request was stored; the job is unchanged.",
+    action:
+      "Send smaller files (split or compress them); the limit is named in `detail`. The request can be retried.",
+  },
+  TOO_MANY_FILES: {
+    status: 413,
+    title: "Too many files",
+    meaning:
+      "The request carries more files than allowed (AGNT_MAX_UPLOAD_FILES). Nothing was stored; the job is unchanged.",
+    action: "Send fewer files, for example as one archive.",
+  },
+  UPLOAD_TOO_LARGE: {
+    status: 413,
+    title: "Files too large in total",
+    meaning:
+      "The files of the request exceed the per-job limit (AGNT_MAX_UPLOAD_JOB_BYTES). Nothing was stored; the job is unchanged.",
+    action: "Send less data; the limit is named in `detail`.",
   },
   PAYLOAD_TOO_LARGE: {
     status: 413,
@@ -123,12 +163,31 @@ export const ERROR_CODES = {
     meaning: "The route does not accept the body's Content-Type.",
     action: "Send `application/json` (or `multipart/form-data` where the route documents it).",
   },
+  DOWNLOAD_URL_EXPIRED: {
+    status: 410,
+    title: "Download URL expired",
+    meaning: "The download URL's lifetime (AGNT_DOWNLOAD_URL_TTL_SECONDS) has passed.",
+    action: "Ask for fresh URLs; each call mints new ones.",
+  },
   PARAMS_INVALID: {
     status: 422,
     title: "Params do not match the agent's input schema",
     meaning:
       "`params` fails the agent's `input_schema` (JSON Schema). `errors` lists each failing field.",
     action: "Read the agent's input_schema (GET /v1/agents/{agent_id}) and fix the fields named.",
+  },
+  FILE_NAME_INVALID: {
+    status: 422,
+    title: "File name refused",
+    meaning:
+      "A file part's name is not a safe relative path (`..`, absolute paths, drive letters, backslashes, NUL, control or bidi characters, reserved device names, …). `detail` names the file and the rule. Nothing was stored.",
+    action: "Name files with plain relative paths such as `out/report.md`.",
+  },
+  FILE_PATH_DUPLICATE: {
+    status: 422,
+    title: "Two files with one path",
+    meaning: "Two file parts of the request have the same name. Nothing was stored.",
+    action: "Give every file its own path.",
   },
   IDEMPOTENCY_KEY_REUSED: {
     status: 422,
@@ -153,6 +212,12 @@ export const ERROR_CODES = {
     title: "Internal error",
     meaning: "The API failed unexpectedly. The error is logged with the request id.",
     action: "Retry later; report the `request_id` if it persists.",
+  },
+  STORAGE_UNAVAILABLE: {
+    status: 503,
+    title: "File storage unavailable",
+    meaning: "The object store did not answer or refused the request. Nothing was stored.",
+    action: "Retry with backoff.",
   },
   SERVICE_UNAVAILABLE: {
     status: 503,

@@ -8,4 +8,5 @@ export * from "./schemas/admin.ts";
 export * from "./schemas/agents.ts";
 export * from "./schemas/common.ts";
 export * from "./schemas/executor.ts";
+export * from "./schemas/files.ts";
 export * from "./schemas/jobs.ts";

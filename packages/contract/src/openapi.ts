@@ -79,19 +79,28 @@ function requestBody(def: RouteDef): JsonSchema | undefined {
   if (!def.body) return undefined;
   const content: JsonSchema = { "application/json": { schema: toJson(def.body, "input") } };
   if (def.multipart) {
+    const properties: Record<string, JsonSchema> = {};
+    const encoding: Record<string, JsonSchema> = {};
+    for (const [name, part] of Object.entries(def.multipart)) {
+      if (part.kind === "files") {
+        properties[name] = {
+          type: "array",
+          items: { type: "string", format: "binary" },
+          description: part.description,
+        };
+      } else if (part.kind === "json") {
+        properties[name] = { ...toJson(def.body, "input"), description: part.description };
+        encoding[name] = { contentType: "application/json" };
+      } else {
+        properties[name] = { type: "integer", minimum: 1, description: part.description };
+      }
+    }
+    const required = Object.entries(def.multipart)
+      .filter(([, part]) => part.required)
+      .map(([name]) => name);
     content["multipart/form-data"] = {
-      schema: {
-        type: "object",
-        properties: {
-          attempt: { type: "integer", minimum: 1 },
-          files: {
-            type: "array",
-            items: { type: "string", format: "binary" },
-            description: "Result files; each part's file name is its relative path.",
-          },
-        },
-        required: ["attempt"],
-      },
+      schema: { type: "object", properties, required },
+      ...(Object.keys(encoding).length ? { encoding } : {}),
     };
   }
   return { required: !def.bodyOptional, content };
@@ -102,11 +111,13 @@ function responses(def: RouteDef): JsonSchema {
   const id = schemaId(def.response.schema);
   out[String(def.response.status)] = {
     description: def.response.status === 201 ? "Created" : "OK",
-    content: {
-      "application/json": {
-        schema: id ? { $ref: componentRef(id) } : toJson(def.response.schema, "output"),
-      },
-    },
+    content: def.response.binary
+      ? { "application/octet-stream": { schema: { type: "string", format: "binary" } } }
+      : {
+          "application/json": {
+            schema: id ? { $ref: componentRef(id) } : toJson(def.response.schema, "output"),
+          },
+        },
   };
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of routeErrors(def)) {
@@ -183,6 +194,7 @@ export function buildOpenApiDocument(version: string): JsonSchema {
       { name: "agents", description: "The catalogue (buyer key)." },
       { name: "jobs", description: "Ordering and following jobs (buyer key)." },
       { name: "executor", description: "Taking and running jobs (provider key)." },
+      { name: "files", description: "Downloads through signed URLs (no key)." },
       { name: "admin", description: "Accounts and keys (admin key)." },
       { name: "system", description: "Health and readiness (no key)." },
     ],

@@ -17,11 +17,14 @@ import {
   SearchAgentsQuery,
 } from "./schemas/agents.ts";
 import {
+  CompleteJobQuery,
   CompleteJobRequest,
   ExecutorJobList,
   ExecutorJobsQuery,
+  JobInputs,
   StatusUpdateRequest,
 } from "./schemas/executor.ts";
+import { FileContent, FileTokenParams } from "./schemas/files.ts";
 import {
   CancelJobRequest,
   CreateJobHeaders,
@@ -36,6 +39,30 @@ import {
 
 export type HttpMethod = "GET" | "POST";
 
+/** One part of a multipart/form-data body. */
+export interface MultipartPart {
+  kind: "json" | "integer" | "files";
+  required: boolean;
+  description: string;
+}
+
+const FILE_PARTS: MultipartPart = {
+  kind: "files",
+  required: false,
+  description:
+    "Repeatable. Each part's file name is the file's relative path (`out/report.md`), kept as is; unsafe names are refused with 422. Size and SHA-256 are computed while streaming.",
+};
+
+const UPLOAD_ERRORS = [
+  "MALFORMED_MULTIPART",
+  "FILE_NAME_INVALID",
+  "FILE_PATH_DUPLICATE",
+  "FILE_TOO_LARGE",
+  "TOO_MANY_FILES",
+  "UPLOAD_TOO_LARGE",
+  "STORAGE_UNAVAILABLE",
+] as const;
+
 /** One route of the API: everything the server, the client and the OpenAPI document need. */
 export interface RouteDef {
   method: HttpMethod;
@@ -43,7 +70,7 @@ export interface RouteDef {
   path: string;
   summary: string;
   description?: string;
-  tag: "agents" | "jobs" | "executor" | "admin" | "system";
+  tag: "agents" | "jobs" | "executor" | "files" | "admin" | "system";
   /** The role whose key the route requires; null for open routes. */
   auth: Role | null;
   params?: z.ZodType;
@@ -51,11 +78,12 @@ export interface RouteDef {
   headers?: z.ZodType;
   /** JSON body schema. */
   body?: z.ZodType;
-  /** The route also takes multipart/form-data (its non-file fields follow `body`). */
-  multipart?: boolean;
+  /** The route also takes multipart/form-data with these parts, in this order. */
+  multipart?: Record<string, MultipartPart>;
   /** The body may be left out entirely (it then parses as `{}`). */
   bodyOptional?: boolean;
-  response: { status: 200 | 201; schema: z.ZodType };
+  /** `binary`: the body is the file itself, not JSON. */
+  response: { status: 200 | 201; schema: z.ZodType; binary?: boolean };
   /** Errors specific to this route; see `routeErrors` for the full list. */
   errors: readonly ErrorCode[];
 }
@@ -119,13 +147,21 @@ export const routes = {
     path: "/v1/jobs",
     summary: "Order a job from an agent.",
     description:
-      "`params` is validated against the agent's input_schema. With an `Idempotency-Key`, retries of the same request return the original job.",
+      "`params` is validated against the agent's input_schema. With an `Idempotency-Key`, retries of the same request return the original job. To attach input files, send multipart/form-data: first a `job` part holding the JSON body, then `files` parts.",
     tag: "jobs",
     auth: "buyer",
     headers: CreateJobHeaders,
     body: CreateJobRequest,
+    multipart: {
+      job: {
+        kind: "json",
+        required: true,
+        description: "The JSON body (CreateJobRequest). Comes first.",
+      },
+      files: FILE_PARTS,
+    },
     response: { status: 201, schema: Job },
-    errors: ["AGENT_NOT_FOUND", "PARAMS_INVALID", "IDEMPOTENCY_KEY_REUSED"],
+    errors: ["AGENT_NOT_FOUND", "PARAMS_INVALID", "IDEMPOTENCY_KEY_REUSED", ...UPLOAD_ERRORS],
   }),
   listJobs: route({
     method: "GET",
@@ -204,20 +240,51 @@ export const routes = {
     path: "/v1/executor/jobs/{job_id}/complete",
     summary: "Complete a running job.",
     description:
-      "JSON `{attempt}`, or multipart/form-data with an `attempt` field (result files arrive as `files` parts).",
+      "JSON `{attempt}` completes without files. With result files: multipart/form-data with an `attempt` field, then `files` parts. The key, ownership, status and (when `?attempt=` is given) the attempt are checked before any byte of the body is read; a refused or failed upload leaves nothing stored and the job unchanged, so it can be retried.",
     tag: "executor",
     auth: "provider",
     params: JobIdParams,
+    query: CompleteJobQuery,
     body: CompleteJobRequest,
-    multipart: true,
+    multipart: {
+      attempt: {
+        kind: "integer",
+        required: true,
+        description: "The job's current attempt. Comes before the files.",
+      },
+      files: FILE_PARTS,
+    },
     response: { status: 200, schema: Job },
     errors: [
       "JOB_NOT_FOUND",
       "INVALID_TRANSITION",
       "ATTEMPT_MISMATCH",
       "JOB_CANCELED",
-      "MALFORMED_MULTIPART",
+      ...UPLOAD_ERRORS,
     ],
+  }),
+  getJobInputs: route({
+    method: "GET",
+    path: "/v1/executor/jobs/{job_id}/inputs",
+    summary: "The input files of a job you accepted, with fresh download URLs.",
+    description: "Available while the job is accepted or running.",
+    tag: "executor",
+    auth: "provider",
+    params: JobIdParams,
+    response: { status: 200, schema: JobInputs },
+    errors: ["JOB_NOT_FOUND", "INPUTS_NOT_AVAILABLE"],
+  }),
+  downloadFile: route({
+    method: "GET",
+    path: "/v1/files/{token}",
+    summary: "Download a file through a signed URL (embedded file store).",
+    description:
+      "The URL itself is the credential: it names one file and expires (AGNT_DOWNLOAD_URL_TTL_SECONDS). Served as an attachment. With S3 storage, download URLs point at the bucket instead.",
+    tag: "files",
+    auth: null,
+    params: FileTokenParams,
+    response: { status: 200, schema: FileContent, binary: true },
+    errors: ["DOWNLOAD_URL_INVALID", "DOWNLOAD_URL_EXPIRED", "FILE_NOT_FOUND"],
   }),
   createKey: route({
     method: "POST",

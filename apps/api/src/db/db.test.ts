@@ -71,6 +71,7 @@ describe("database adapter", () => {
         "api_keys",
         "idempotency_keys",
         "job_events",
+        "job_inputs",
         "job_results",
         "jobs",
         "schema_migrations",

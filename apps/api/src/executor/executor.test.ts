@@ -318,27 +318,36 @@ describe("complete", () => {
     expect(await jobSnapshot(env, jobId)).toMatchObject({ status: "completed", progress: 100 });
   });
 
-  it.each([
-    ["after", true],
-    ["before", false],
-  ])("refuses a multipart body with a file part (%s attempt)", async (_, attemptFirst) => {
+  it("refuses a multipart body with a file part before the attempt", async () => {
     const jobId = await runningJob();
     const before = await jobSnapshot(env, jobId);
     const attempt = { name: "attempt", value: "1" };
     const file = { name: "files", value: "hello", filename: "out.txt" };
-    const form = multipart(attemptFirst ? [attempt, file] : [file, attempt]);
+    const form = multipart([file, attempt]);
     const res = await complete(jobId, form.body, form.headers);
     expectProblem(res, "MALFORMED_MULTIPART");
     expect(await jobSnapshot(env, jobId)).toEqual(before);
     expect(before.status).toBe("running");
   });
 
-  it("refuses a multipart body without attempt", async () => {
+  it("completes with a file part after the attempt", async () => {
+    const jobId = await runningJob();
+    const form = multipart([
+      { name: "attempt", value: "1" },
+      { name: "files", value: "hello", filename: "out.txt" },
+    ]);
+    const res = await complete(jobId, form.body, form.headers);
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.status).toBe("completed");
+  });
+
+  it("refuses a multipart body with an unknown field, or without attempt", async () => {
     const jobId = await runningJob();
     const before = await jobSnapshot(env, jobId);
-    const form = multipart([{ name: "note", value: "done" }]);
-    const res = await complete(jobId, form.body, form.headers);
-    expectProblem(res, "VALIDATION_FAILED");
+    const unknown = multipart([{ name: "note", value: "done" }]);
+    expectProblem(await complete(jobId, unknown.body, unknown.headers), "MALFORMED_MULTIPART");
+    const empty = multipart([]);
+    expectProblem(await complete(jobId, empty.body, empty.headers), "VALIDATION_FAILED");
     expect(await jobSnapshot(env, jobId)).toEqual(before);
   });
 

@@ -1,12 +1,18 @@
-import { CompleteJobRequest, routes } from "@agnt/contract";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import { routes } from "@agnt/contract";
+import type { FastifyInstance } from "fastify";
+import type { UploadLimits } from "../files/service.ts";
 import { clientGone } from "../http/abort.ts";
-import { AppError, zodFieldErrors } from "../http/problem.ts";
+import { AppError } from "../http/problem.ts";
 import { registerRoute } from "../http/route.ts";
+import { completeWithFiles } from "./complete-upload.ts";
 import * as executor from "./service.ts";
 
 /** The executor routes (provider key). */
-export function executorRoutes(app: FastifyInstance, deps: executor.ExecutorDeps): void {
+export function executorRoutes(
+  app: FastifyInstance,
+  deps: executor.ExecutorDeps,
+  limits: UploadLimits,
+): void {
   const { db } = deps;
   registerRoute(app, db, routes.listExecutorJobs, ({ query, principal, reply }) =>
     executor.listJobs(deps, principal.accountId, query, clientGone(reply)),
@@ -14,39 +20,31 @@ export function executorRoutes(app: FastifyInstance, deps: executor.ExecutorDeps
   registerRoute(app, db, routes.updateJobStatus, ({ params, body, principal }) =>
     executor.updateStatus(deps, principal.accountId, params.job_id, body),
   );
-  registerRoute(app, db, routes.completeJob, async ({ params, body, principal, request }) => {
-    const attempt = body ? body.attempt : await readMultipartAttempt(request);
-    return executor.completeJob(deps, principal.accountId, params.job_id, attempt);
-  });
-}
-
-/** Reads a multipart completion that carries only its `attempt` field. */
-async function readMultipartAttempt(request: FastifyRequest): Promise<number> {
-  const fields: Record<string, unknown> = {};
-  for await (const part of request.parts()) {
-    if (part.type === "file") {
-      part.file.resume();
-      throw new AppError("MALFORMED_MULTIPART", {
-        detail: "This API version does not take result files yet; complete without `files` parts.",
-      });
-    }
-    if (part.fieldname in fields) {
-      throw new AppError("MALFORMED_MULTIPART", {
-        detail: `Field \`${part.fieldname}\` appears twice.`,
-      });
-    }
-    fields[part.fieldname] = part.value;
-  }
-  const raw = fields.attempt;
-  const parsed = CompleteJobRequest.safeParse({
-    ...fields,
-    attempt: typeof raw === "string" && /^\d{1,9}$/.test(raw) ? Number(raw) : raw,
-  });
-  if (!parsed.success) {
-    throw new AppError("VALIDATION_FAILED", {
-      detail: "The multipart body needs one whole-number `attempt` field.",
-      errors: zodFieldErrors("body", parsed.error),
-    });
-  }
-  return parsed.data.attempt;
+  registerRoute(
+    app,
+    db,
+    routes.completeJob,
+    async ({ params, query, body, principal, request, reply }) => {
+      if (request.isMultipart()) {
+        return completeWithFiles(deps, limits, {
+          providerAccountId: principal.accountId,
+          jobId: params.job_id,
+          queryAttempt: query.attempt,
+          request,
+          reply,
+          signal: clientGone(reply),
+        });
+      }
+      if (query.attempt !== undefined && query.attempt !== body.attempt) {
+        throw new AppError("VALIDATION_FAILED", {
+          detail: `The body's attempt (${body.attempt}) disagrees with ?attempt=${query.attempt}.`,
+          errors: [{ in: "body", field: "attempt", message: "disagrees with the query" }],
+        });
+      }
+      return executor.completeJob(deps, principal.accountId, params.job_id, body.attempt);
+    },
+  );
+  registerRoute(app, db, routes.getJobInputs, ({ params, principal }) =>
+    executor.getInputs(deps, principal.accountId, params.job_id),
+  );
 }

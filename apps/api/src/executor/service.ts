@@ -3,19 +3,22 @@ import {
   type ExecutorJobsQuery,
   FAILURE_CODES,
   type Job,
+  type JobInputs,
   type StatusUpdateRequest,
 } from "@agnt/contract";
 import { requireAgent } from "../agents/service.ts";
 import type { Db } from "../db/types.ts";
 import { type ChangeFeed, topics, waitUntil } from "../events/feed.ts";
+import { type FilesDeps, inputFiles } from "../files/service.ts";
 import { AppError } from "../http/problem.ts";
 import { toJob } from "../jobs/model.ts";
-import { transition } from "../lifecycle/service.ts";
+import { jobState, transition } from "../lifecycle/service.ts";
 import * as sql from "./sql.ts";
 
 export interface ExecutorDeps {
   db: Db;
   feed: ChangeFeed;
+  files: FilesDeps;
 }
 
 /** Jobs of the provider's agents; with `wait`, held until one matches or the time passes. */
@@ -99,4 +102,19 @@ export async function completeJob(
     },
   );
   return toJob(row);
+}
+
+/** The input files of a job the provider's executor holds (accepted or running). */
+export async function getInputs(
+  deps: ExecutorDeps,
+  providerAccountId: string,
+  jobId: string,
+): Promise<JobInputs> {
+  const state = await jobState(deps.db, jobId, { kind: "provider", accountId: providerAccountId });
+  if (state.status !== "accepted" && state.status !== "running") {
+    throw new AppError("INPUTS_NOT_AVAILABLE", {
+      detail: `Job ${jobId} is ${state.status}; its inputs are handed out while it is accepted or running.`,
+    });
+  }
+  return { job_id: jobId, files: await inputFiles(deps.db, deps.files, jobId) };
 }

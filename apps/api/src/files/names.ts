@@ -13,15 +13,21 @@ export type NameCheck = { ok: true; path: string } | { ok: false; reason: string
 // C0 and C1 controls and DEL (matching them is the point here).
 // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-// Bidirectional overrides, embeddings and isolates, directional marks, and other invisible
-// format characters that make a name display differently than it is.
-const INVISIBLE = /[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]/;
+// Format characters (bidirectional overrides and isolates, zero-width characters, soft hyphen,
+// tag characters, …), line and paragraph separators, default-ignorable code points (fillers,
+// variation selectors, characters HFS+ ignores) and noncharacters: all make a name display
+// differently than it is, or compare equal to another name somewhere.
+const INVISIBLE =
+  /[\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\p{Noncharacter_Code_Point}]/u;
 // Characters Windows refuses in names (`\` is handled separately; `:` also means a drive or a stream).
 const WINDOWS_FORBIDDEN = /[<>:"|?*]/;
-// Percent-encoded bytes: a later decoder could turn `%2e%2e%2f` into `../`.
-const PERCENT_ESCAPE = /%[0-9a-f]{2}/i;
+// Percent-encoded bytes (`%2e`, overlong `%c0%ae`, double `%252e`) and IIS-style `%uXXXX`: a
+// later decoder could turn them into `../` or an invisible character. Deliberately broad: a
+// plain `%` (`100%.txt`) is fine, `%` followed by two hex digits is not.
+const PERCENT_ESCAPE = /%[0-9a-f]{2}|%u[0-9a-f]{4}/i;
 // Device names Windows reserves in any folder, with or without an extension.
-const WINDOWS_RESERVED = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
+// Windows ignores spaces before the extension when it checks for them (`CON .txt`).
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³]) *(\..*)?$/i;
 
 const utf8Length = (text: string) => Buffer.byteLength(text, "utf8");
 

@@ -98,7 +98,7 @@ export function registerRoute<R extends RouteDef>(
         reply,
       } as RouteContext<R>;
       const result = await handler(context);
-      if (reply.sent) return reply;
+      if (reply.sent || def.response.binary) return reply;
       const output = def.response.schema.safeParse(result);
       if (!output.success) {
         throw new Error(`response of ${def.method} ${def.path} breaks the contract`, {

@@ -98,6 +98,7 @@ describe("POST /v1/jobs", () => {
       completed_at: null,
       duration_seconds: null,
       run_seconds: null,
+      input_files: [],
     });
     expect(await countJobs(env)).toBe(before + 1);
     const { rows } = await env.database.db.query<{ buyer_account_id: string }>(

@@ -1,4 +1,4 @@
-import type { FailureCode, Job, JobStatus } from "@agnt/contract";
+import type { FailureCode, InputFile, Job, JobStatus } from "@agnt/contract";
 
 /** A job row as every job query selects it (`JOB_COLUMNS`). */
 export interface JobRow {
@@ -21,6 +21,7 @@ export interface JobRow {
   completed_at: Date | null;
   duration_seconds: number | null;
   run_seconds: number | null;
+  input_files: InputFile[];
 }
 
 /** The select list of a job; durations are computed by the database, on its clock. */
@@ -28,7 +29,10 @@ export const JOB_COLUMNS = `job_id, agent_id, provider_account_id, status, promp
   progress_message, decision_reason, failure_code, attempt, max_attempts, created_at, accepted_at,
   started_at, updated_at, completed_at,
   extract(epoch FROM completed_at - created_at)::float8 AS duration_seconds,
-  extract(epoch FROM completed_at - started_at)::float8 AS run_seconds`;
+  extract(epoch FROM completed_at - started_at)::float8 AS run_seconds,
+  (SELECT COALESCE(json_agg(json_build_object('path', i.path, 'size_bytes', i.size_bytes,
+            'mime_type', i.mime_type, 'sha256', i.sha256) ORDER BY i.path), '[]'::json)
+   FROM job_inputs i WHERE i.job_id = jobs.job_id) AS input_files`;
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
@@ -53,5 +57,6 @@ export function toJob(row: JobRow): Job {
     completed_at: iso(row.completed_at),
     duration_seconds: row.duration_seconds,
     run_seconds: row.run_seconds,
+    input_files: row.input_files,
   };
 }

@@ -1,19 +1,25 @@
 import { routes } from "@agnt/contract";
 import type { FastifyInstance } from "fastify";
+import type { UploadLimits } from "../files/service.ts";
 import { clientGone } from "../http/abort.ts";
 import { registerRoute } from "../http/route.ts";
+import { orderWithFiles } from "./order-upload.ts";
 import * as jobs from "./service.ts";
 
 /** The buyer's job routes. */
-export function jobRoutes(app: FastifyInstance, deps: jobs.JobsDeps): void {
+export function jobRoutes(app: FastifyInstance, deps: jobs.JobsDeps, limits: UploadLimits): void {
   const { db } = deps;
-  registerRoute(app, db, routes.createJob, async ({ body, headers, principal, reply }) => {
-    const { job, replayed } = await jobs.createJob(
-      deps,
-      principal.accountId,
-      body,
-      headers["idempotency-key"],
-    );
+  registerRoute(app, db, routes.createJob, async ({ body, headers, principal, request, reply }) => {
+    const idempotencyKey = headers["idempotency-key"];
+    const { job, replayed } = request.isMultipart()
+      ? await orderWithFiles(deps, limits, {
+          buyerAccountId: principal.accountId,
+          idempotencyKey,
+          request,
+          reply,
+          signal: clientGone(reply),
+        })
+      : await jobs.createJob(deps, principal.accountId, body, idempotencyKey);
     if (replayed) reply.header("idempotent-replayed", "true");
     return job;
   });

@@ -7,9 +7,16 @@ import {
   type JobResult,
   type ListJobsQuery,
 } from "@agnt/contract";
+import type { AgentRow } from "../agents/service.ts";
 import { requireAgent } from "../agents/service.ts";
 import type { Db, Queryable } from "../db/types.ts";
 import { type ChangeFeed, topics, waitUntil } from "../events/feed.ts";
+import {
+  type FilesDeps,
+  recordInputFiles,
+  resultFiles,
+  type StoredFile,
+} from "../files/service.ts";
 import { AppError } from "../http/problem.ts";
 import { transition } from "../lifecycle/service.ts";
 import { type JobRow, toJob } from "./model.ts";
@@ -20,6 +27,7 @@ export interface JobsDeps {
   db: Db;
   feed: ChangeFeed;
   params: ParamsValidator;
+  files: FilesDeps;
 }
 
 /** JSON with object keys sorted, so equal requests hash equally whatever their key order. */
@@ -34,21 +42,24 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function requestHash(request: CreateJobRequest): string {
-  return createHash("sha256").update(canonicalJson(request)).digest("hex");
+function requestHash(request: CreateJobRequest, inputs: StoredFile[]): string {
+  const files = inputs.map((f) => ({ path: f.path, size_bytes: f.sizeBytes, sha256: f.sha256 }));
+  return createHash("sha256")
+    .update(canonicalJson(inputs.length > 0 ? { ...request, files } : request))
+    .digest("hex");
 }
 
-/**
- * Orders a job. Params are checked against the agent's input schema first. With an
- * idempotency key, the claim of the key and the job are written in one transaction, so
- * concurrent duplicates produce one job; `replayed` tells whether an earlier job was returned.
- */
-export async function createJob(
+/** An order whose agent exists and whose params satisfy the agent's input schema. */
+export interface PreparedOrder {
+  agent: AgentRow;
+  request: CreateJobRequest;
+}
+
+/** Checks an order before anything is stored: the agent exists, params match its input schema. */
+export async function prepareOrder(
   deps: JobsDeps,
-  buyerAccountId: string,
   request: CreateJobRequest,
-  idempotencyKey: string | undefined,
-): Promise<{ job: Job; replayed: boolean }> {
+): Promise<PreparedOrder> {
   const agent = await requireAgent(deps.db, request.agent_id);
   const errors = deps.params.validate(agent, request.params);
   if (errors.length > 0) {
@@ -60,34 +71,51 @@ export async function createJob(
       errors,
     });
   }
-  const newJob = (db: Queryable) =>
-    sql.insertJob(db, {
+  return { agent, request };
+}
+
+/**
+ * Writes a prepared order: the job and its input manifest in one transaction. With an
+ * idempotency key, the key's claim is part of that transaction, so concurrent duplicates
+ * produce one job; `replayed` tells whether an earlier job was returned instead.
+ */
+export async function placeOrder(
+  deps: JobsDeps,
+  buyerAccountId: string,
+  order: PreparedOrder,
+  options: { idempotencyKey?: string | undefined; jobId?: string; inputs?: StoredFile[] } = {},
+): Promise<{ job: Job; replayed: boolean }> {
+  const { agent, request } = order;
+  const inputs = options.inputs ?? [];
+  const write = async (tx: Queryable) => {
+    const row = await sql.insertJob(tx, {
+      jobId: options.jobId,
       agentId: agent.agent_id,
       buyerAccountId,
       providerAccountId: agent.owner_account_id,
       prompt: request.prompt,
       params: request.params,
     });
+    if (inputs.length === 0) return row;
+    await recordInputFiles(tx, row.job_id, inputs);
+    return (await sql.findBuyerJob(tx, buyerAccountId, row.job_id)) as JobRow;
+  };
 
-  if (idempotencyKey === undefined) {
-    const row = await newJob(deps.db);
+  const key = options.idempotencyKey;
+  if (key === undefined) {
+    const row = inputs.length > 0 ? await deps.db.transaction(write) : await write(deps.db);
     announce(deps.feed, row);
     return { job: toJob(row), replayed: false };
   }
 
-  const hash = requestHash(request);
+  const hash = requestHash(request, inputs);
   const outcome = await deps.db.transaction(async (tx) => {
-    const claim = { buyerAccountId, key: idempotencyKey, requestHash: hash };
-    if (await sql.claimIdempotencyKey(tx, claim)) {
-      const row = await newJob(tx);
-      await sql.attachIdempotencyKey(tx, {
-        buyerAccountId,
-        key: idempotencyKey,
-        jobId: row.job_id,
-      });
+    if (await sql.claimIdempotencyKey(tx, { buyerAccountId, key, requestHash: hash })) {
+      const row = await write(tx);
+      await sql.attachIdempotencyKey(tx, { buyerAccountId, key, jobId: row.job_id });
       return { row, replayed: false };
     }
-    const existing = await sql.findIdempotencyKey(tx, buyerAccountId, idempotencyKey);
+    const existing = await sql.findIdempotencyKey(tx, buyerAccountId, key);
     if (!existing?.job_id || existing.request_hash !== hash) {
       throw new AppError("IDEMPOTENCY_KEY_REUSED", {
         detail: "This Idempotency-Key was used in the last 24 hours with a different request.",
@@ -98,6 +126,16 @@ export async function createJob(
   });
   if (!outcome.replayed) announce(deps.feed, outcome.row);
   return { job: toJob(outcome.row), replayed: outcome.replayed };
+}
+
+/** Orders a job from a JSON body (no input files). */
+export async function createJob(
+  deps: JobsDeps,
+  buyerAccountId: string,
+  request: CreateJobRequest,
+  idempotencyKey: string | undefined,
+): Promise<{ job: Job; replayed: boolean }> {
+  return placeOrder(deps, buyerAccountId, await prepareOrder(deps, request), { idempotencyKey });
 }
 
 function announce(feed: ChangeFeed, row: JobRow): void {
@@ -184,18 +222,10 @@ export async function getResult(
       detail: `Job ${jobId} is ${job.status}; a result exists once it is completed.`,
     });
   }
-  const files = await sql.listResultFiles(deps.db, jobId);
   return {
     job_id: job.job_id,
     status: job.status,
-    files: files.map((file) => ({
-      path: file.path,
-      size_bytes: file.size_bytes,
-      mime_type: file.mime_type,
-      sha256: file.sha256,
-      download_url: null,
-      expires_at: null,
-    })),
+    files: await resultFiles(deps.db, deps.files, jobId),
   };
 }
 

@@ -3,6 +3,8 @@ import type { Queryable } from "../db/types.ts";
 import { JOB_COLUMNS, type JobRow } from "./model.ts";
 
 export interface NewJob {
+  /** A chosen id (inputs are stored under it before the row exists); default: a new one. */
+  jobId?: string | undefined;
   agentId: string;
   buyerAccountId: string;
   providerAccountId: string;
@@ -140,22 +142,4 @@ export async function deleteExpiredIdempotencyKeys(db: Queryable): Promise<numbe
     "DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'",
   );
   return rowCount;
-}
-
-export interface ResultFileRow {
-  path: string;
-  size_bytes: number;
-  mime_type: string;
-  sha256: string;
-  storage_key: string;
-  expired_at: Date | null;
-}
-
-export async function listResultFiles(db: Queryable, jobId: string): Promise<ResultFileRow[]> {
-  const { rows } = await db.query<ResultFileRow>(
-    `SELECT path, size_bytes::float8 AS size_bytes, mime_type, sha256, storage_key, expired_at
-     FROM job_results WHERE job_id = $1 ORDER BY path`,
-    [jobId],
-  );
-  return rows;
 }

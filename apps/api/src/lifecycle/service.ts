@@ -1,5 +1,5 @@
 import { allowedFrom, type JobStatus } from "@agnt/contract";
-import type { Db } from "../db/types.ts";
+import type { Db, Queryable } from "../db/types.ts";
 import type { ChangeFeed } from "../events/feed.ts";
 import { AppError } from "../http/problem.ts";
 import type { JobRow } from "../jobs/model.ts";
@@ -12,20 +12,62 @@ export interface LifecycleDeps {
   feed: ChangeFeed;
 }
 
+export type Change = Omit<sql.TransitionChange, "from">;
+
+/** Why a change does not apply to a job in this state (undefined: it applies). */
+function refusal(
+  jobId: string,
+  state: { status: JobStatus; attempt: number } | undefined,
+  change: Change,
+  from: JobStatus[],
+): AppError | undefined {
+  if (!state)
+    return new AppError("JOB_NOT_FOUND", { detail: `No job ${jobId} is visible to this key.` });
+  if (state.status === "canceled" && change.actor === "executor") {
+    return new AppError("JOB_CANCELED", { detail: `Job ${jobId} was canceled by the buyer.` });
+  }
+  if (change.attempt !== undefined && state.attempt !== change.attempt) {
+    return new AppError("ATTEMPT_MISMATCH", {
+      detail: `Job ${jobId} is at attempt ${state.attempt}, not ${change.attempt}.`,
+    });
+  }
+  if (!from.includes(state.status)) {
+    return new AppError("INVALID_TRANSITION", {
+      detail: `Job ${jobId} is ${state.status}; ${describe(change.to, from)}.`,
+    });
+  }
+  return undefined;
+}
+
+function describe(to: JobStatus, from: JobStatus[]): string {
+  if (to === "running" && from.includes("running")) {
+    return "running (or a progress report) needs the job accepted or running";
+  }
+  return `${to} is only allowed from ${from.join(" or ")}`;
+}
+
 /**
  * Moves a job along the transition table in one conditional UPDATE and announces the change.
- * When nothing matched, says why: no such job in scope (404), canceled (409 JOB_CANCELED, to
- * executors), a stale attempt (409 ATTEMPT_MISMATCH) or a status the table does not allow
- * (409 INVALID_TRANSITION). Refusals change nothing.
+ * `within` runs in the same transaction after the UPDATE matched (e.g. to record a result
+ * manifest), so both land or neither does. When nothing matched, says why: no such job in
+ * scope (404), canceled (409 JOB_CANCELED, to executors), a stale attempt (409
+ * ATTEMPT_MISMATCH) or a status the table does not allow (409 INVALID_TRANSITION). Refusals
+ * change nothing.
  */
 export async function transition(
   deps: LifecycleDeps,
   jobId: string,
   scope: sql.Scope,
-  change: Omit<sql.TransitionChange, "from">,
+  change: Change,
+  within?: (tx: Queryable, row: JobRow) => Promise<void>,
 ): Promise<JobRow> {
   const from = allowedFrom(change.to, change.actor);
-  const row = await sql.transitionJob(deps.db, jobId, scope, { ...change, from });
+  const apply = async (db: Queryable) => {
+    const row = await sql.transitionJob(db, jobId, scope, { ...change, from });
+    if (row && within) await within(db, row);
+    return row;
+  };
+  const row = within ? await deps.db.transaction(apply) : await apply(deps.db);
   if (row) {
     deps.feed.publish({
       jobId: row.job_id,
@@ -36,24 +78,39 @@ export async function transition(
     return row;
   }
   const state = await sql.findJobState(deps.db, jobId, scope);
-  if (!state)
-    throw new AppError("JOB_NOT_FOUND", { detail: `No job ${jobId} is visible to this key.` });
-  if (state.status === "canceled" && change.actor === "executor") {
-    throw new AppError("JOB_CANCELED", { detail: `Job ${jobId} was canceled by the buyer.` });
-  }
-  if (change.attempt !== undefined && state.attempt !== change.attempt) {
-    throw new AppError("ATTEMPT_MISMATCH", {
-      detail: `Job ${jobId} is at attempt ${state.attempt}, not ${change.attempt}.`,
-    });
-  }
-  throw new AppError("INVALID_TRANSITION", {
-    detail: `Job ${jobId} is ${state.status}; ${describe(change.to, from)}.`,
-  });
+  throw (
+    refusal(jobId, state, change, from) ??
+    // The job changed between the UPDATE and the read: report what it is now.
+    new AppError("INVALID_TRANSITION", {
+      detail: `Job ${jobId} changed concurrently; fetch it and retry.`,
+    })
+  );
 }
 
-function describe(to: JobStatus, from: JobStatus[]): string {
-  if (to === "running" && from.includes("running")) {
-    return "running (or a progress report) needs the job accepted or running";
-  }
-  return `${to} is only allowed from ${from.join(" or ")}`;
+/**
+ * Checks, without changing anything, that `change` would apply to the job as it is now;
+ * throws the same errors `transition` would. Returns the job's current state.
+ */
+export async function checkTransition(
+  deps: LifecycleDeps,
+  jobId: string,
+  scope: sql.Scope,
+  change: Change,
+): Promise<{ status: JobStatus; attempt: number }> {
+  const state = await sql.findJobState(deps.db, jobId, scope);
+  const problem = refusal(jobId, state, change, allowedFrom(change.to, change.actor));
+  if (problem) throw problem;
+  return state as { status: JobStatus; attempt: number };
+}
+
+/** The status and attempt of a job in the caller's scope, or JOB_NOT_FOUND. */
+export async function jobState(
+  db: Queryable,
+  jobId: string,
+  scope: sql.Scope,
+): Promise<{ status: JobStatus; attempt: number }> {
+  const state = await sql.findJobState(db, jobId, scope);
+  if (!state)
+    throw new AppError("JOB_NOT_FOUND", { detail: `No job ${jobId} is visible to this key.` });
+  return state;
 }

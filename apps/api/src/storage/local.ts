@@ -3,14 +3,14 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { createToken } from "./signed-token.ts";
+import { createToken, verifyToken } from "./signed-token.ts";
 import { isSafeKey, type ObjectStore } from "./types.ts";
 
 export interface LocalStoreOptions {
   /** Directory holding the objects (`AGNT_DATA_DIR/files`). */
   root: string;
   /** Base URL clients reach the API at; download URLs are `<publicUrl>/v1/files/<token>`. */
-  publicUrl: string;
+  publicUrl: string | (() => string);
   /** HMAC secret of download tokens. */
   secret: string;
   /** Clock (Unix ms), for tests. */
@@ -25,6 +25,8 @@ export function openLocalStore(options: LocalStoreOptions): ObjectStore {
   const root = resolve(options.root);
   const tmp = join(root, ".tmp");
   const now = options.now ?? Date.now;
+  const baseUrl =
+    typeof options.publicUrl === "string" ? () => options.publicUrl as string : options.publicUrl;
 
   const pathOf = (key: string): string => {
     const path = resolve(root, key);
@@ -109,9 +111,21 @@ export function openLocalStore(options: LocalStoreOptions): ObjectStore {
       const expires = Math.floor(now() / 1000) + ttlSeconds;
       const token = createToken(options.secret, { key, expires, filename, contentType });
       return {
-        url: `${options.publicUrl.replace(/\/+$/, "")}/v1/files/${token}`,
+        url: `${baseUrl().replace(/\/+$/, "")}/v1/files/${token}`,
         expiresAt: new Date(expires * 1000),
       };
+    },
+    async openDownload(token) {
+      const check = verifyToken(options.secret, token, Math.floor(now() / 1000));
+      if (!check.ok) return check;
+      const { key, filename, contentType } = check.claims;
+      try {
+        const path = pathOf(key);
+        const info = await stat(path);
+        return { ok: true, stream: createReadStream(path), size: info.size, filename, contentType };
+      } catch {
+        return { ok: false, reason: "missing" };
+      }
     },
   };
 }

@@ -29,8 +29,9 @@ export type TokenCheck =
 export function verifyToken(secret: string, token: string, nowSeconds: number): TokenCheck {
   const [payload, signature, extra] = token.split(".");
   if (!payload || !signature || extra !== undefined) return { ok: false, reason: "invalid" };
-  const expected = sign(secret, payload);
-  const given = Buffer.from(signature, "base64url");
+  // Compare the canonical text, so that no other spelling of the same bytes is accepted.
+  const expected = Buffer.from(sign(secret, payload).toString("base64url"));
+  const given = Buffer.from(signature);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return { ok: false, reason: "invalid" };
   }

@@ -39,7 +39,17 @@ export interface ObjectStore {
   list(prefix: string): Promise<string[]>;
   /** A fresh signed URL for downloading the object. */
   downloadUrl(key: string, options: DownloadUrlOptions): Promise<DownloadUrl>;
+  /**
+   * Local store only: resolves a download token minted by `downloadUrl` (the API serves
+   * those URLs itself). S3 URLs point at the bucket and never come back here.
+   */
+  openDownload?(token: string): Promise<SignedDownload>;
 }
+
+/** The file behind a download token, or why there is none. */
+export type SignedDownload =
+  | { ok: true; stream: Readable; size: number; filename: string; contentType: string }
+  | { ok: false; reason: "invalid" | "expired" | "missing" };
 
 /** True for a key made of non-empty segments without `.`/`..`, backslashes, NUL or a leading `/`. */
 export function isSafeKey(key: string): boolean {

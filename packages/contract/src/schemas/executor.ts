@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { FAILURE_CODE_VALUES } from "../lifecycle.ts";
 import { queryInt, Text, Uuid } from "./common.ts";
-import { Job, JobStatusSchema } from "./jobs.ts";
+import { DownloadableFile, Job, JobStatusSchema } from "./jobs.ts";
 
 export const ExecutorJobsQuery = z.strictObject({
   agent_id: Uuid.optional().describe(
@@ -65,6 +65,24 @@ export const StatusUpdateRequest = z
   })
   .meta({ id: "StatusUpdateRequest" });
 export type StatusUpdateRequest = z.infer<typeof StatusUpdateRequest>;
+
+export const CompleteJobQuery = z.strictObject({
+  attempt: queryInt(1, 1000)
+    .optional()
+    .describe(
+      "The job's current attempt. With multipart bodies, giving it here lets the API refuse a stale attempt before reading any byte of the upload; the `attempt` field must then agree.",
+    ),
+});
+
+export const JobInputs = z
+  .object({
+    job_id: Uuid,
+    files: z
+      .array(DownloadableFile)
+      .describe("The job's input files, by path, with fresh download URLs."),
+  })
+  .meta({ id: "JobInputs" });
+export type JobInputs = z.infer<typeof JobInputs>;
 
 export const CompleteJobRequest = z
   .strictObject({

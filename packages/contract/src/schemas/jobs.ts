@@ -36,6 +36,17 @@ export const CreateJobHeaders = z.object({
     ),
 });
 
+/** A file attached to a job, as listed in the job itself. */
+export const InputFile = z
+  .object({
+    path: z.string().describe("Relative path as uploaded, e.g. `src/parser.ts`."),
+    size_bytes: z.int().min(0),
+    mime_type: z.string(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  })
+  .meta({ id: "InputFile" });
+export type InputFile = z.infer<typeof InputFile>;
+
 const nullableSeconds = (description: string) => z.number().min(0).nullable().describe(description);
 
 /** A job, as buyers and the agent's executors see it. */
@@ -79,6 +90,11 @@ export const Job = z
     run_seconds: nullableSeconds(
       "Run time: started_at → completed_at. Null until a job that ran is finished.",
     ),
+    input_files: z
+      .array(InputFile)
+      .describe(
+        "Files the buyer attached to the order, by path. Executors download them from …/inputs.",
+      ),
   })
   .meta({ id: "Job" });
 export type Job = z.infer<typeof Job>;
@@ -115,26 +131,37 @@ export const CancelJobRequest = z
   })
   .meta({ id: "CancelJobRequest" });
 
-export const ResultFile = z
+/** A stored file with a short-lived download URL (result files, and input files for executors). */
+export const DownloadableFile = z
   .object({
-    path: z.string().describe("Relative path inside the result, e.g. `out/report.md`."),
+    path: z.string().describe("Relative path, e.g. `out/report.md`; folders are kept."),
     size_bytes: z.int().min(0),
     mime_type: z.string(),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .describe("SHA-256 of the content, hex; verify downloads against it."),
     download_url: z
       .string()
       .nullable()
-      .describe("Short-lived URL; null when the file has expired."),
+      .describe("Short-lived URL (a fresh one on every call); null once the file has expired."),
     expires_at: Timestamp.nullable().describe("When download_url stops working."),
+    expired_at: Timestamp.nullable().describe(
+      "When retention deleted the file (AGNT_RESULT_RETENTION_DAYS); null while it is kept.",
+    ),
   })
-  .meta({ id: "ResultFile" });
-export type ResultFile = z.infer<typeof ResultFile>;
+  .meta({ id: "DownloadableFile" });
+export type DownloadableFile = z.infer<typeof DownloadableFile>;
+
+/** A result file of a completed job. */
+export const ResultFile = DownloadableFile;
+export type ResultFile = DownloadableFile;
 
 export const JobResult = z
   .object({
     job_id: Uuid,
     status: JobStatusSchema,
-    files: z.array(ResultFile),
+    files: z.array(DownloadableFile),
   })
   .meta({ id: "JobResult" });
 export type JobResult = z.infer<typeof JobResult>;
