@@ -37,6 +37,7 @@ export interface TestEnv {
 
 export interface CallOptions {
   key?: string | undefined;
+  /** An object is sent as JSON; a string or Buffer as is (set content-type yourself). */
   body?: unknown;
   headers?: Record<string, string>;
 }
@@ -47,6 +48,8 @@ export interface CallResult {
   body: any;
   headers: Record<string, unknown>;
   text: string;
+  /** The response body's bytes (downloads). */
+  raw: Buffer;
 }
 
 export const TEST_INPUT_SCHEMA = {
@@ -141,19 +144,17 @@ export function useTestEnv(options: TestEnvOptions = {}): TestEnv {
       const headers: Record<string, string> = { ...callOptions.headers };
       if (callOptions.key !== undefined) headers.authorization = `Bearer ${callOptions.key}`;
       const hasBody = callOptions.body !== undefined;
-      if (hasBody && typeof callOptions.body !== "string" && !headers["content-type"]) {
-        headers["content-type"] = "application/json";
-      }
+      const raw = typeof callOptions.body === "string" || Buffer.isBuffer(callOptions.body);
+      if (hasBody && !raw && !headers["content-type"]) headers["content-type"] = "application/json";
       const response = await app.inject({
         method: method as "GET",
         url: url.startsWith(TEST_PUBLIC_URL) ? url.slice(TEST_PUBLIC_URL.length) : url,
         headers,
         ...(hasBody
           ? {
-              payload:
-                typeof callOptions.body === "string"
-                  ? callOptions.body
-                  : JSON.stringify(callOptions.body),
+              payload: raw
+                ? (callOptions.body as string | Buffer)
+                : JSON.stringify(callOptions.body),
             }
           : {}),
       });
@@ -163,7 +164,13 @@ export function useTestEnv(options: TestEnvOptions = {}): TestEnv {
       } catch {
         body = undefined;
       }
-      return { status: response.statusCode, body, headers: response.headers, text: response.body };
+      return {
+        status: response.statusCode,
+        body,
+        headers: response.headers,
+        text: response.body,
+        raw: response.rawPayload,
+      };
     };
   }, 60_000);
   afterAll(async () => {

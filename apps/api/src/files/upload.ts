@@ -6,6 +6,7 @@ import mime from "mime-types";
 import { AppError } from "../http/problem.ts";
 import type { ObjectStore } from "../storage/types.ts";
 import { checkFileName } from "./names.ts";
+import { multipartBoundary, PartCounter } from "./part-counter.ts";
 
 export interface UploadLimits {
   maxFileBytes: number;
@@ -43,17 +44,33 @@ export async function* multipartParts(
       parts: limits.maxFiles + 20,
     },
   });
+  const boundary = multipartBoundary(request.headers["content-type"]);
+  const counter = boundary ? new PartCounter(boundary) : undefined;
+  const iterator = parts[Symbol.asyncIterator]();
+  let handedOut = 0;
   try {
-    for await (const part of parts) {
+    // The first next() starts the parser, which pipes the body synchronously: watch it now,
+    // before any byte can flow.
+    let next = iterator.next();
+    if (counter) counter.watch(request.raw);
+    for (let step = await next; !step.done; step = await next) {
+      const part = step.value;
       if (part.type === "field" && part.valueTruncated) {
         throw new AppError("PAYLOAD_TOO_LARGE", {
           detail: `The \`${part.fieldname}\` part exceeds ${human(limits.maxFieldBytes)}.`,
         });
       }
+      handedOut += 1;
       yield part;
+      next = iterator.next();
     }
   } catch (error) {
     throw asUploadError(error);
+  }
+  if (counter && counter.parts > handedOut) {
+    throw new AppError("FILE_NAME_INVALID", {
+      detail: `${counter.parts - handedOut} part(s) could not be read: a line break in a name or file name (or a part without a form-data Content-Disposition). Nothing was stored.`,
+    });
   }
 }
 

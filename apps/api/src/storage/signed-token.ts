@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
 /** What a local download token grants: one object, until a time, under a name and type. */
 export interface TokenClaims {
@@ -13,10 +13,19 @@ function sign(secret: string, payload: string): Buffer {
   return createHmac("sha256", secret).update(payload).digest();
 }
 
-/** `base64url(claims).base64url(HMAC-SHA256(secret, that))`. */
+/**
+ * `base64url(claims).base64url(HMAC-SHA256(secret, that))`. A random nonce makes every token
+ * distinct, even two minted in the same second for the same file.
+ */
 export function createToken(secret: string, claims: TokenClaims): string {
   const payload = Buffer.from(
-    JSON.stringify({ k: claims.key, e: claims.expires, f: claims.filename, t: claims.contentType }),
+    JSON.stringify({
+      k: claims.key,
+      e: claims.expires,
+      f: claims.filename,
+      t: claims.contentType,
+      n: randomBytes(9).toString("base64url"),
+    }),
   ).toString("base64url");
   return `${payload}.${sign(secret, payload).toString("base64url")}`;
 }

@@ -1,0 +1,48 @@
+import type { IncomingMessage } from "node:http";
+
+/**
+ * Counts the parts of a multipart body by watching the raw bytes go by (it does not consume
+ * them). The parser silently skips parts it will not hand out (a line break in a name or file
+ * name, a part without a form-data Content-Disposition); comparing its count with this one
+ * turns such a silent loss into an error.
+ */
+export class PartCounter {
+  readonly #delimiter: Buffer;
+  #tail = Buffer.alloc(0);
+  #delimiters = 0;
+
+  constructor(boundary: string) {
+    this.#delimiter = Buffer.from(`--${boundary}`);
+  }
+
+  /** Starts watching a request whose body is already being piped to the parser. */
+  watch(raw: IncomingMessage): void {
+    raw.on("data", (chunk: Buffer) => this.feed(chunk));
+  }
+
+  feed(chunk: Buffer): void {
+    // The tail is one byte shorter than the delimiter, so no occurrence is counted twice.
+    const buffer = this.#tail.length ? Buffer.concat([this.#tail, chunk]) : chunk;
+    for (
+      let at = buffer.indexOf(this.#delimiter);
+      at !== -1;
+      at = buffer.indexOf(this.#delimiter, at + 1)
+    ) {
+      this.#delimiters += 1;
+    }
+    this.#tail = Buffer.from(
+      buffer.subarray(Math.max(0, buffer.length - (this.#delimiter.length - 1))),
+    );
+  }
+
+  /** Parts seen so far (the closing delimiter is not a part). */
+  get parts(): number {
+    return Math.max(0, this.#delimiters - 1);
+  }
+}
+
+/** The boundary parameter of a multipart content type, if any. */
+export function multipartBoundary(contentType: string | undefined): string | undefined {
+  const match = /;\s*boundary=(?:"([^"]+)"|([^;\s]+))/i.exec(contentType ?? "");
+  return match ? (match[1] ?? match[2]) : undefined;
+}
