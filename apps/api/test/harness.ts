@@ -99,8 +99,10 @@ export const TEST_PUBLIC_URL = "http://agnt.test";
 
 /** A local object store in a fresh temporary directory, removed when the test file ends. */
 export async function tempLocalStore(): Promise<ObjectStore & { root: string }> {
-  const root = mkdtempSync(join(tmpdir(), "agnt-files-"));
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  // The store's root sits inside a private folder, so tests can check nothing lands beside it.
+  const dir = mkdtempSync(join(tmpdir(), "agnt-files-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const root = join(dir, "files");
   const store = openLocalStore({
     root,
     publicUrl: TEST_PUBLIC_URL,

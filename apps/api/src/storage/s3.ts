@@ -73,27 +73,26 @@ export function openS3Store(options: S3StoreOptions): ObjectStore {
         queueSize: 2,
         leavePartsOnError: false,
       });
-      const abort = () => void upload.abort().catch(() => undefined);
-      signal?.addEventListener("abort", abort, { once: true });
-      // An error of the source stream must fail the upload, not just end it early.
-      const failed = new Promise<never>((_, reject) => {
-        body.once("error", (error) => {
-          abort();
-          reject(error);
-        });
+      // Failing the source (rather than aborting the upload) lets lib-storage finish or abort
+      // its own requests before done() settles, so nothing lands after put() has given up.
+      let sourceError: unknown;
+      body.once("error", (error) => {
+        sourceError ??= error;
       });
+      const stop = () => body.destroy(signal?.reason ?? new Error("aborted"));
+      if (signal?.aborted) stop();
+      signal?.addEventListener("abort", stop, { once: true });
       try {
-        await Promise.race([upload.done(), failed]);
+        await upload.done();
       } catch (error) {
-        // A multipart upload is aborted by lib-storage; a single-part one may have landed.
         await this.delete([key]).catch(() => undefined);
-        throw error;
+        throw sourceError ?? error;
       } finally {
-        signal?.removeEventListener("abort", abort);
+        signal?.removeEventListener("abort", stop);
       }
-      if (signal?.aborted) {
+      if (sourceError !== undefined || signal?.aborted) {
         await this.delete([key]);
-        throw signal.reason ?? new Error("aborted");
+        throw sourceError ?? signal?.reason ?? new Error("aborted");
       }
     },
     async get(key) {

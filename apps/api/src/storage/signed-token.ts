@@ -51,6 +51,8 @@ export function verifyToken(secret: string, token: string, nowSeconds: number): 
     return { ok: false, reason: "invalid" };
   }
   if (
+    typeof raw !== "object" ||
+    raw === null ||
     typeof raw.k !== "string" ||
     typeof raw.e !== "number" ||
     typeof raw.f !== "string" ||
