@@ -21,18 +21,25 @@ export class PartCounter {
   }
 
   feed(chunk: Buffer): void {
-    // The tail is one byte shorter than the delimiter, so no occurrence is counted twice.
-    const buffer = this.#tail.length ? Buffer.concat([this.#tail, chunk]) : chunk;
+    const reach = this.#delimiter.length - 1;
+    // Occurrences that straddle the previous chunk's end: search only the seam, not a copy of
+    // the whole chunk. The tail is one byte shorter than the delimiter, so none is counted twice.
+    if (this.#tail.length > 0) {
+      this.#count(Buffer.concat([this.#tail, chunk.subarray(0, reach)]), 0);
+    }
+    this.#count(chunk, 0);
+    const keep = Math.min(reach, chunk.length);
+    this.#tail = Buffer.concat([this.#tail, chunk.subarray(chunk.length - keep)]).subarray(-reach);
+  }
+
+  #count(buffer: Buffer, from: number): void {
     for (
-      let at = buffer.indexOf(this.#delimiter);
+      let at = buffer.indexOf(this.#delimiter, from);
       at !== -1;
       at = buffer.indexOf(this.#delimiter, at + 1)
     ) {
       this.#delimiters += 1;
     }
-    this.#tail = Buffer.from(
-      buffer.subarray(Math.max(0, buffer.length - (this.#delimiter.length - 1))),
-    );
   }
 
   /** Parts seen so far (the closing delimiter is not a part). */
