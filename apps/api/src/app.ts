@@ -53,7 +53,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     requestIdHeader: false,
     forceCloseConnections: true,
     // Long path ids reach the handler, where validation refuses them with a problem document.
-    maxParamLength: 16_384,
+    routerOptions: { maxParamLength: 16_384 },
     // Router errors (malformed percent-encoding in the path) also leave as problem+json.
     frameworkErrors: (error, request, reply) => sendProblem(error, request, reply),
   });
