@@ -1,6 +1,17 @@
 import { defineConfig } from "vitest/config";
 
 const apiTests = ["apps/api/src/**/*.test.ts", "apps/api/test/**/*.test.ts"];
+// Tests that do not depend on which database runs (pure checks, object storage, memory,
+// process-level behaviour): they run once, in the PGlite project.
+const databaseAgnostic = [
+  "apps/api/src/env.test.ts",
+  "apps/api/src/files/names.test.ts",
+  "apps/api/src/files/part-counter.test.ts",
+  "apps/api/src/files/s3-uploads.test.ts",
+  "apps/api/src/storage/**",
+  "apps/api/test/memory.test.ts",
+  "apps/api/test/unavailable.test.ts",
+];
 const common = {
   exclude: ["**/node_modules/**", "**/dist/**"],
   testTimeout: 30_000,
@@ -30,6 +41,7 @@ export default defineConfig({
           ...common,
           name: `api-${dbKind}`,
           include: apiTests,
+          exclude: [...common.exclude, ...(dbKind === "postgres" ? databaseAgnostic : [])],
           globalSetup: ["apps/api/test/global-setup.ts"],
           provide: { dbKind },
         },

@@ -1,9 +1,9 @@
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { checkProduction, readEnv } from "./env.ts";
 
 const production = { NODE_ENV: "production", DATABASE_URL: "postgres://db/agnt" };
 
-describe.runIf(inject("dbKind") === "pglite")("environment", () => {
+describe("environment", () => {
   it("applies defaults and resolves the data directory", () => {
     const env = readEnv({}, "/srv/agnt");
     expect(env).toMatchObject({

@@ -180,6 +180,7 @@ describe.runIf(inject("dbKind") === "postgres")("agnt-server on a PostgreSQL ser
         AGNT_DATA_DIR: dir,
         NODE_ENV: "production",
         DATABASE_URL: database.url as string,
+        AGNT_FILE_URL_SECRET: "a-production-secret-of-at-least-32-chars",
       });
       const ready = await fetch(`${server.url}/ready`);
       expect(await ready.json()).toEqual({ status: "ok", database: "ok" });

@@ -1,5 +1,5 @@
 import { createServer } from "node:net";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../src/app.ts";
 import { openPostgres } from "../src/db/postgres.ts";
 import { tempLocalStore } from "./harness.ts";
@@ -13,7 +13,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe.runIf(inject("dbKind") === "pglite")("database unreachable", () => {
+describe("database unreachable", () => {
   let app: Awaited<ReturnType<typeof buildApp>>;
   beforeAll(async () => {
     const db = openPostgres({

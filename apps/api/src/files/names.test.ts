@@ -1,6 +1,6 @@
 import path from "node:path";
 import fc from "fast-check";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { HOSTILE_NAMES, SAFE_NAMES } from "../../test/hostile-names.ts";
 import { checkFileName, MAX_DEPTH, MAX_PATH_BYTES, MAX_SEGMENT_BYTES } from "./names.ts";
 
@@ -100,7 +100,7 @@ const anyName = fc.oneof(
   fragmentNames,
 );
 
-describe.runIf(inject("dbKind") === "pglite")("checkFileName", () => {
+describe("checkFileName", () => {
   it("has the documented limits", () => {
     expect(MAX_PATH_BYTES).toBe(1024);
     expect(MAX_SEGMENT_BYTES).toBe(255);

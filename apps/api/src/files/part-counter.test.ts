@@ -1,9 +1,9 @@
 import fc from "fast-check";
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { multipart } from "../../test/multipart.ts";
 import { multipartBoundary, PartCounter } from "./part-counter.ts";
 
-describe.runIf(inject("dbKind") === "pglite")("PartCounter", () => {
+describe("PartCounter", () => {
   it("counts the parts of a body however it is split into chunks", () => {
     fc.assert(
       fc.property(

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { afterAll, describe, expect, inject, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { expectProblem } from "../../test/expect.ts";
 import {
   type CallResult,
@@ -26,7 +26,7 @@ function uploadSuite(
   // moto ignores response-content-disposition overrides; AWS S3, MinIO and s3rver honour them.
   honoursResponseOverrides: boolean,
 ) {
-  describe.runIf(inject("dbKind") === "pglite")(`uploads through S3 (${name})`, () => {
+  describe(`uploads through S3 (${name})`, () => {
     let server: S3Server | undefined;
     let publicHost = "";
     const env: TestEnv = useTestEnv({

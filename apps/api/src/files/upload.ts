@@ -163,6 +163,9 @@ export class UploadSession {
         }
       },
     });
+    // The meter may fail (a limit) before the store attaches to it; the store still sees the
+    // error through the stream's state, but it must not surface as an uncaught exception.
+    meter.on("error", () => undefined);
     let sourceError: unknown;
     part.file.once("error", (error) => {
       sourceError = error;

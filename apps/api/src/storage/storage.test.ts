@@ -13,7 +13,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, test } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { sleep } from "../../test/expect.ts";
 import { type S3Server, s3StoreOptions, startMoto, startS3rver } from "../../test/s3-servers.ts";
 import { openLocalStore, pendingLocalWrites } from "./local.ts";
@@ -367,7 +367,7 @@ async function expectNoPendingWrites(opened: Opened): Promise<void> {
 
 const UNSAFE_KEYS = ["../x", "/abs", "a//b", "a/./b", "a\\b", "", "a/../b", "a/", "a/.."];
 
-describe.runIf(inject("dbKind") === "pglite")("object storage", () => {
+describe("object storage", () => {
   describe.each(drivers.map((driver) => [driver.name, driver] as const))(
     "%s driver",
     (_, driver) => {
