@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
 import { request } from "node:http";
-import { describe, expect, it } from "vitest";
-import { orderJob, setStatus, useTestEnv } from "./harness.ts";
+import { afterAll, describe, expect, it } from "vitest";
+import { openS3Store } from "../src/storage/s3.ts";
+import { orderJob, setStatus, type TestEnv, useTestEnv } from "./harness.ts";
+import { type S3Server, s3StoreOptions, startS3rver } from "./s3-servers.ts";
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -10,10 +12,8 @@ const MiB = 1024 ** 2;
  * Streams a 1 GiB result file through the API over a real connection and samples the
  * process's resident memory meanwhile: the file passes through in chunks, never whole.
  */
-describe("memory while a 1 GiB file passes through", () => {
-  const env = useTestEnv();
-
-  it("stays flat (RSS grows by well under 1/10 of the file) and the file arrives intact", async () => {
+function memorySuite(name: string, env: TestEnv) {
+  it(`stays flat with the ${name} store (RSS grows by well under 1/10 of the file) and the file arrives intact`, async () => {
     const jobId: string = (await orderJob(env)).job_id;
     await setStatus(env, jobId, { status: "accepted" });
     await setStatus(env, jobId, { status: "running", attempt: 1 });
@@ -74,7 +74,7 @@ describe("memory while a 1 GiB file passes through", () => {
     expect(response.status, response.body).toBe(200);
     const growth = peak - baseline;
     console.log(
-      `1 GiB upload: RSS ${Math.round(baseline / MiB)} MiB → peak ${Math.round(peak / MiB)} MiB (+${Math.round(growth / MiB)} MiB)`,
+      `1 GiB upload (${name}): RSS ${Math.round(baseline / MiB)} MiB → peak ${Math.round(peak / MiB)} MiB (+${Math.round(growth / MiB)} MiB)`,
     );
     expect(growth).toBeLessThan(100 * MiB);
     const result = await env.call("GET", `/v1/jobs/${jobId}/result`, { key: env.buyer.key });
@@ -86,4 +86,21 @@ describe("memory while a 1 GiB file passes through", () => {
       }),
     ]);
   }, 180_000);
+}
+
+describe("memory while a 1 GiB file passes through", () => {
+  describe("local directory", () => memorySuite("local", useTestEnv()));
+  describe("S3 (s3rver)", () => {
+    let server: S3Server | undefined;
+    const env = useTestEnv({
+      store: async () => {
+        server = await startS3rver();
+        const store = openS3Store(s3StoreOptions(server.endpoint, { partSize: 5 * MiB }));
+        await store.ensureReady();
+        return store;
+      },
+    });
+    afterAll(async () => server?.stop());
+    memorySuite("S3", env);
+  });
 });
