@@ -97,6 +97,15 @@ describe("ordering with input files", () => {
     expect(await env.store.list(`jobs/${jobId}/`)).toEqual([]);
   });
 
+  it("takes the job part as text or as application/json (what the API reference documents)", async () => {
+    const asJson = { ...jobPart(), contentType: "application/json" };
+    const res = await order([asJson, file("a.txt", "x")]);
+    expect(res.status, res.text).toBe(201);
+    expect(res.body.input_files).toHaveLength(1);
+    const bad = await order([{ name: "job", value: "{nope", contentType: "application/json" }]);
+    expectProblem(bad, "MALFORMED_JSON");
+  });
+
   it("accepts a multipart order without files", async () => {
     const res = await order([jobPart()]);
     expect(res.status, res.text).toBe(201);

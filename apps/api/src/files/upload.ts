@@ -86,6 +86,12 @@ function asUploadError(error: unknown): unknown {
       cause: error,
     });
   }
+  if (code === "FST_INVALID_JSON_FIELD_ERROR") {
+    return new AppError("MALFORMED_JSON", {
+      detail: "A JSON part of the multipart body is not valid JSON.",
+      cause: error,
+    });
+  }
   if (code?.startsWith("FST_")) return error;
   return new AppError("MALFORMED_MULTIPART", {
     detail: `The multipart body could not be read: ${(error as Error).message ?? String(error)}.`,

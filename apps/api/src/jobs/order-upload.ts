@@ -73,12 +73,15 @@ export async function orderWithFiles(
   }
 }
 
+/** The `job` part: text, or already parsed when it was sent as `Content-Type: application/json`. */
 function parseJobPart(value: unknown): CreateJobRequest {
-  let json: unknown;
-  try {
-    json = JSON.parse(String(value));
-  } catch (cause) {
-    throw new AppError("MALFORMED_JSON", { detail: "The `job` part is not valid JSON.", cause });
+  let json: unknown = value;
+  if (typeof value === "string") {
+    try {
+      json = JSON.parse(value);
+    } catch (cause) {
+      throw new AppError("MALFORMED_JSON", { detail: "The `job` part is not valid JSON.", cause });
+    }
   }
   const parsed = CreateJobRequest.safeParse(json);
   if (!parsed.success) {
