@@ -59,6 +59,13 @@ describe("ordering with input files", () => {
       res.body.input_files.map(({ mime_type: _m, ...rest }: { mime_type: string }) => rest),
     ).toEqual(expected);
     const jobId = res.body.job_id;
+    // Stored under the job's own prefix, one folder per upload, paths kept.
+    const keys = await env.store.list(`jobs/${jobId}/inputs/`);
+    expect(keys).toHaveLength(3);
+    for (const key of keys)
+      expect(key).toMatch(
+        new RegExp(`^jobs/${jobId}/inputs/[0-9a-f-]{36}/(src/main.go|README.md|data/in.bin)$`),
+      );
     const detail = await env.call("GET", `/v1/jobs/${jobId}`, { key: env.buyer.key });
     expect(detail.body.input_files).toEqual(res.body.input_files);
     const listed = await env.call("GET", "/v1/executor/jobs", { key: env.provider.key });

@@ -82,6 +82,11 @@ describe("completing with result files", () => {
     expect(res.status, res.text).toBe(200);
     expect(res.body).toMatchObject({ status: "completed", progress: 100 });
 
+    const keys = await storedFor(jobId);
+    expect(keys.map((key) => key.replace(/^jobs\/[^/]+\/results\/[0-9a-f-]{36}\//, ""))).toEqual(
+      Object.keys(files).sort(),
+    );
+    expect(keys.every((key) => key.startsWith(`jobs/${jobId}/results/`))).toBe(true);
     const result = await env.call("GET", `/v1/jobs/${jobId}/result`, { key: env.buyer.key });
     expect(result.status).toBe(200);
     expect(result.body.files.map((f: { path: string }) => f.path)).toEqual(

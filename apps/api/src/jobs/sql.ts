@@ -14,9 +14,9 @@ export interface NewJob {
 
 export async function insertJob(db: Queryable, job: NewJob): Promise<JobRow> {
   const { rows } = await db.query<JobRow>(
-    `INSERT INTO jobs (agent_id, buyer_account_id, provider_account_id, prompt, params,
+    `INSERT INTO jobs (job_id, agent_id, buyer_account_id, provider_account_id, prompt, params,
                        changed_by, changed_by_account_id)
-     VALUES ($1, $2, $3, $4, $5, 'buyer', $2)
+     VALUES (COALESCE($6::uuid, gen_random_uuid()), $1, $2, $3, $4, $5, 'buyer', $2)
      RETURNING ${JOB_COLUMNS}`,
     [
       job.agentId,
@@ -24,6 +24,7 @@ export async function insertJob(db: Queryable, job: NewJob): Promise<JobRow> {
       job.providerAccountId,
       job.prompt,
       JSON.stringify(job.params),
+      job.jobId ?? null,
     ],
   );
   return rows[0] as JobRow;
