@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { expectProblem, jobSnapshot, sleep } from "../../test/expect.ts";
 import { type CallResult, orderJob, setStatus, useTestEnv } from "../../test/harness.ts";
+import { multipart } from "../../test/multipart.ts";
 
 const env = useTestEnv();
 
@@ -15,17 +16,6 @@ const complete = (jobId: string, body: unknown, headers?: Record<string, string>
   });
 
 /** A multipart/form-data body built by hand. */
-function multipart(parts: { name: string; value: string; filename?: string }[]) {
-  const boundary = `----agnt-test-${Math.random().toString(36).slice(2)}`;
-  let body = "";
-  for (const part of parts) {
-    const file = part.filename ? `; filename="${part.filename}"\r\nContent-Type: text/plain` : "";
-    body += `--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"${file}\r\n\r\n${part.value}\r\n`;
-  }
-  body += `--${boundary}--\r\n`;
-  return { body, headers: { "content-type": `multipart/form-data; boundary=${boundary}` } };
-}
-
 const ids = (res: CallResult): string[] =>
   res.body.jobs.map((job: { job_id: string }) => job.job_id);
 
