@@ -5,12 +5,14 @@ import { adminRoutes } from "./accounts/routes.ts";
 import { agentRoutes } from "./agents/routes.ts";
 import type { Db } from "./db/types.ts";
 import { ChangeFeed } from "./events/feed.ts";
+import { ExecutorInstances } from "./executor/instances.ts";
 import { executorRoutes } from "./executor/routes.ts";
 import { fileRoutes } from "./files/routes.ts";
 import type { UploadLimits } from "./files/service.ts";
 import { installErrorHandling, sendProblem } from "./http/error-handler.ts";
 import { ParamsValidator } from "./jobs/params.ts";
 import { jobRoutes } from "./jobs/routes.ts";
+import { startSweeper } from "./lifecycle/sweeper.ts";
 import { startMaintenance } from "./maintenance.ts";
 import type { ObjectStore } from "./storage/types.ts";
 import { systemRoutes } from "./system/routes.ts";
@@ -23,6 +25,10 @@ export interface AppOptions {
   uploads?: Partial<Omit<UploadLimits, "maxFieldBytes">>;
   /** Lifetime of download URLs in seconds (default 300). */
   downloadUrlTtlSeconds?: number;
+  /** Length of executor leases in seconds (default 60; fractions allowed). */
+  leaseSeconds?: number;
+  /** How often this process sweeps lapsed leases and deadlines, in ms; 0 (the default here) turns it off. */
+  sweepIntervalMs?: number;
   /** Delete stored files after this many days (default: keep forever). */
   retentionDays?: number | undefined;
   /** Largest JSON body accepted, in bytes (default 1 MiB). */
@@ -74,7 +80,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     maxFieldBytes: options.maxJsonBodyBytes ?? 1024 * 1024,
   };
   const files = { store: options.store, urlTtlSeconds: options.downloadUrlTtlSeconds ?? 300 };
-  const deps = { db: options.db, feed, params: new ParamsValidator(), files, store: options.store };
+  const deps = {
+    db: options.db,
+    feed,
+    params: new ParamsValidator(),
+    files,
+    store: options.store,
+    leaseSeconds: options.leaseSeconds ?? 60,
+    instances: new ExecutorInstances(options.db),
+  };
   await systemRoutes(app, deps);
   agentRoutes(app, deps);
   jobRoutes(app, deps, limits);
@@ -91,8 +105,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           maintenanceMs,
         )
       : () => {};
+  const stopSweeper =
+    (options.sweepIntervalMs ?? 0) > 0
+      ? startSweeper(deps, app.log, options.sweepIntervalMs as number)
+      : () => {};
   // Wake long-polls so that close() does not wait for them.
   app.addHook("preClose", async () => {
+    stopSweeper();
     stopMaintenance();
     feed.close();
   });

@@ -20,6 +20,7 @@ const validBodies: Partial<Record<RouteId, (e: TestEnv) => unknown>> = {
   createJob: (e) => ({ agent_id: e.agentId, prompt: "Auth matrix", params: { language: "go" } }),
   cancelJob: () => ({ reason: "auth matrix" }),
   updateJobStatus: () => ({ status: "accepted" }),
+  heartbeat: () => ({ attempt: 1 }),
   completeJob: () => ({ attempt: 1 }),
   createKey: () => ({ role: "buyer", name: "auth matrix" }),
 };

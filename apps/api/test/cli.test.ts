@@ -88,110 +88,119 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-describe.runIf(inject("dbKind") === "pglite")("agnt-server on the embedded database", () => {
-  it("prints help with the commands and the one-process rule", () => {
-    const result = run(["help"], {});
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain("keys create --role");
-    expect(result.stdout).toContain("stop the server first");
-  });
-
-  it("first start seeds, writes one working key per role, and keeps them across restarts", async () => {
-    const dir = dataDir();
-    const server = await startServer({ AGNT_DATA_DIR: dir });
-    const file = join(dir, "local-keys.json");
-    expect(server.stderr()).toContain(file);
-    const keys = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
-    expect(Object.keys(keys).sort()).toEqual(["admin", "buyer", "provider"]);
-    for (const key of Object.values(keys)) expect(key).toMatch(KEY);
-    expect(statSync(file).mode & 0o777).toBe(0o600);
-
-    const search = await get(`${server.url}/v1/agents/search?limit=100`, keys.buyer as string);
-    expect(search.status).toBe(200);
-    expect(search.body.total).toBeGreaterThanOrEqual(8);
-    const executor = await get(`${server.url}/v1/executor/jobs`, keys.provider as string);
-    expect(executor).toEqual({ status: 200, body: { jobs: [] } });
-    const created = await fetch(`${server.url}/v1/admin/keys`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${keys.admin}`, "content-type": "application/json" },
-      body: JSON.stringify({ role: "buyer", name: "second buyer" }),
+// Each command starts a process that opens PGlite (seconds on a loaded 2-core machine).
+describe.runIf(inject("dbKind") === "pglite")(
+  "agnt-server on the embedded database",
+  { timeout: 120_000 },
+  () => {
+    it("prints help with the commands and the one-process rule", () => {
+      const result = run(["help"], {});
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain("keys create --role");
+      expect(result.stdout).toContain("stop the server first");
     });
-    expect(created.status).toBe(201);
 
-    // A one-off command must not open the database while the server holds it.
-    const refused = run(["keys", "create", "--role", "buyer", "--name", "x"], {
-      AGNT_DATA_DIR: dir,
-    });
-    expect(refused.code).toBe(1);
-    expect(refused.error.error.message).toContain("in use by agnt-server");
+    it("first start seeds, writes one working key per role, and keeps them across restarts", async () => {
+      const dir = dataDir();
+      const server = await startServer({ AGNT_DATA_DIR: dir });
+      const file = join(dir, "local-keys.json");
+      expect(server.stderr()).toContain(file);
+      const keys = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
+      expect(Object.keys(keys).sort()).toEqual(["admin", "buyer", "provider"]);
+      for (const key of Object.values(keys)) expect(key).toMatch(KEY);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
 
-    expect(await stop(server)).toBe(0);
-    expect(existsSync(join(dir, "server.pid"))).toBe(false);
+      const search = await get(`${server.url}/v1/agents/search?limit=100`, keys.buyer as string);
+      expect(search.status).toBe(200);
+      expect(search.body.total).toBeGreaterThanOrEqual(8);
+      const executor = await get(`${server.url}/v1/executor/jobs`, keys.provider as string);
+      expect(executor).toEqual({ status: 200, body: { jobs: [] } });
+      const created = await fetch(`${server.url}/v1/admin/keys`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${keys.admin}`, "content-type": "application/json" },
+        body: JSON.stringify({ role: "buyer", name: "second buyer" }),
+      });
+      expect(created.status).toBe(201);
 
-    const again = await startServer({ AGNT_DATA_DIR: dir });
-    expect(JSON.parse(readFileSync(file, "utf8"))).toEqual(keys);
-    expect((await get(`${again.url}/v1/agents/search`, keys.buyer as string)).status).toBe(200);
-    await stop(again);
-  });
-
-  it("creates keys, seeds and migrates as one-off commands", () => {
-    const dir = dataDir();
-    const created = run(["keys", "create", "--role", "provider", "--name", "Acme"], {
-      AGNT_DATA_DIR: dir,
-    });
-    expect(created.code).toBe(0);
-    expect(created.json).toMatchObject({ role: "provider", key: expect.stringMatching(KEY) });
-    expect(created.json.account_id).toMatch(/^[0-9a-f-]{36}$/);
-    const seeded = [run(["seed"], { AGNT_DATA_DIR: dir }), run(["seed"], { AGNT_DATA_DIR: dir })];
-    expect(seeded.map((r) => r.json.agents)).toEqual([10, 10]);
-    expect(run(["migrate"], { AGNT_DATA_DIR: dir }).json).toEqual({ applied: [] });
-    // No local keys outside a first start.
-    expect(existsSync(join(dir, "local-keys.json"))).toBe(false);
-  });
-
-  it("answers usage errors with exit code 2 and a JSON error", () => {
-    for (const args of [
-      ["keys", "create", "--role", "buyer"],
-      ["keys", "create", "--role", "root", "--name", "x"],
-      ["nope"],
-      ["keys", "create", "--bogus"],
-    ]) {
-      const result = run(args, { AGNT_DATA_DIR: dataDir() });
-      expect(result.code, args.join(" ")).toBe(2);
-      expect(result.error.error.code).toBe("USAGE");
-    }
-  });
-
-  it("refuses to start in production without DATABASE_URL", () => {
-    const dir = dataDir();
-    const result = run(["start"], { AGNT_DATA_DIR: dir, NODE_ENV: "production" });
-    expect(result.code).toBe(1);
-    expect(result.error.error.message).toContain("DATABASE_URL");
-    expect(existsSync(dir)).toBe(false);
-  });
-});
-
-describe.runIf(inject("dbKind") === "postgres")("agnt-server on a PostgreSQL server", () => {
-  it("starts in production on DATABASE_URL, migrates, and creates no local keys", async () => {
-    const database = await createTestDatabase({ empty: true });
-    const dir = dataDir();
-    try {
-      const server = await startServer({
+      // A one-off command must not open the database while the server holds it.
+      const refused = run(["keys", "create", "--role", "buyer", "--name", "x"], {
         AGNT_DATA_DIR: dir,
-        NODE_ENV: "production",
-        DATABASE_URL: database.url as string,
-        AGNT_FILE_URL_SECRET: "a-production-secret-of-at-least-32-chars",
       });
-      const ready = await fetch(`${server.url}/ready`);
-      expect(await ready.json()).toEqual({ status: "ok", database: "ok" });
-      expect(existsSync(join(dir, "local-keys.json"))).toBe(false);
+      expect(refused.code).toBe(1);
+      expect(refused.error.error.message).toContain("in use by agnt-server");
+
       expect(await stop(server)).toBe(0);
-      const created = run(["keys", "create", "--role", "admin", "--name", "ops"], {
-        DATABASE_URL: database.url as string,
+      expect(existsSync(join(dir, "server.pid"))).toBe(false);
+
+      const again = await startServer({ AGNT_DATA_DIR: dir });
+      expect(JSON.parse(readFileSync(file, "utf8"))).toEqual(keys);
+      expect((await get(`${again.url}/v1/agents/search`, keys.buyer as string)).status).toBe(200);
+      await stop(again);
+    });
+
+    it("creates keys, seeds and migrates as one-off commands", () => {
+      const dir = dataDir();
+      const created = run(["keys", "create", "--role", "provider", "--name", "Acme"], {
+        AGNT_DATA_DIR: dir,
       });
-      expect(created.json).toMatchObject({ role: "admin" });
-    } finally {
-      await database.drop();
-    }
-  });
-});
+      expect(created.code).toBe(0);
+      expect(created.json).toMatchObject({ role: "provider", key: expect.stringMatching(KEY) });
+      expect(created.json.account_id).toMatch(/^[0-9a-f-]{36}$/);
+      const seeded = [run(["seed"], { AGNT_DATA_DIR: dir }), run(["seed"], { AGNT_DATA_DIR: dir })];
+      expect(seeded.map((r) => r.json.agents)).toEqual([10, 10]);
+      expect(run(["migrate"], { AGNT_DATA_DIR: dir }).json).toEqual({ applied: [] });
+      // No local keys outside a first start.
+      expect(existsSync(join(dir, "local-keys.json"))).toBe(false);
+    });
+
+    it("answers usage errors with exit code 2 and a JSON error", () => {
+      for (const args of [
+        ["keys", "create", "--role", "buyer"],
+        ["keys", "create", "--role", "root", "--name", "x"],
+        ["nope"],
+        ["keys", "create", "--bogus"],
+      ]) {
+        const result = run(args, { AGNT_DATA_DIR: dataDir() });
+        expect(result.code, args.join(" ")).toBe(2);
+        expect(result.error.error.code).toBe("USAGE");
+      }
+    });
+
+    it("refuses to start in production without DATABASE_URL", () => {
+      const dir = dataDir();
+      const result = run(["start"], { AGNT_DATA_DIR: dir, NODE_ENV: "production" });
+      expect(result.code).toBe(1);
+      expect(result.error.error.message).toContain("DATABASE_URL");
+      expect(existsSync(dir)).toBe(false);
+    });
+  },
+);
+
+describe.runIf(inject("dbKind") === "postgres")(
+  "agnt-server on a PostgreSQL server",
+  { timeout: 120_000 },
+  () => {
+    it("starts in production on DATABASE_URL, migrates, and creates no local keys", async () => {
+      const database = await createTestDatabase({ empty: true });
+      const dir = dataDir();
+      try {
+        const server = await startServer({
+          AGNT_DATA_DIR: dir,
+          NODE_ENV: "production",
+          DATABASE_URL: database.url as string,
+          AGNT_FILE_URL_SECRET: "a-production-secret-of-at-least-32-chars",
+        });
+        const ready = await fetch(`${server.url}/ready`);
+        expect(await ready.json()).toEqual({ status: "ok", database: "ok" });
+        expect(existsSync(join(dir, "local-keys.json"))).toBe(false);
+        expect(await stop(server)).toBe(0);
+        const created = run(["keys", "create", "--role", "admin", "--name", "ops"], {
+          DATABASE_URL: database.url as string,
+        });
+        expect(created.json).toMatchObject({ role: "admin" });
+      } finally {
+        await database.drop();
+      }
+    });
+  },
+);

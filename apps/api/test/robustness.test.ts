@@ -38,6 +38,7 @@ const validBodies: Partial<Record<RouteId, () => Record<string, unknown>>> = {
   createJob: () => ({ agent_id: env.agentId, prompt: "Robust", params: { language: "go" } }),
   cancelJob: () => ({ reason: "robustness" }),
   updateJobStatus: () => ({ status: "accepted" }),
+  heartbeat: () => ({ attempt: 1 }),
   completeJob: () => ({ attempt: 1 }),
   createKey: () => ({ role: "buyer", name: "robust" }),
 };

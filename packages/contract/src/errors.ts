@@ -123,6 +123,20 @@ export const ERROR_CODES = {
     meaning: "A job's input files are handed out while the job is accepted or running.",
     action: "Accept the job first; do not fetch inputs of finished jobs.",
   },
+  JOB_TIMED_OUT: {
+    status: 409,
+    title: "Job timed out",
+    meaning:
+      "The job ran past its run timeout and failed with failure_code `timed_out`. Nothing was changed.",
+    action: "Executors: stop working on the job and discard its work.",
+  },
+  LEASE_LOST: {
+    status: 409,
+    title: "Lease lost",
+    meaning:
+      "The executor stopped renewing its lease (status, progress or heartbeat calls) in time; the job was failed with `lease_lost` after its last attempt. Nothing was changed.",
+    action: "Executors: stop working on the job; renew leases more often than AGNT_LEASE_SECONDS.",
+  },
   RESULT_NOT_READY: {
     status: 409,
     title: "Result not available",
@@ -188,6 +202,12 @@ export const ERROR_CODES = {
     title: "Two files with one path",
     meaning: "Two file parts of the request have the same name. Nothing was stored.",
     action: "Give every file its own path.",
+  },
+  TIMEOUT_NOT_ALLOWED: {
+    status: 422,
+    title: "Timeout above the agent's maximum",
+    meaning: "`timeout_seconds` exceeds the agent's `max_timeout_seconds`.",
+    action: "Ask for at most the agent's max_timeout_seconds (see the agent card).",
   },
   IDEMPOTENCY_KEY_REUSED: {
     status: 422,

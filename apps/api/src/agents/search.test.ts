@@ -329,6 +329,9 @@ describe("GET /v1/agents/{agent_id}", () => {
       input_schema: { type: "object", properties: { n: { type: "integer" } } },
       output_schema: { type: "object", required: ["ok"] },
       provider_name: "Provider One",
+      default_timeout_seconds: null,
+      max_timeout_seconds: null,
+      executors_online: 0,
     });
     expect(Number.isInteger(response.body.pricing.amount_cents)).toBe(true);
     const { rows } = await env.database.db.query<{ created_at: Date; updated_at: Date }>(

@@ -15,6 +15,9 @@ export function toAgent(row: sql.AgentRow): Agent {
     input_schema: row.input_schema,
     output_schema: row.output_schema,
     provider_name: row.provider_name,
+    default_timeout_seconds: row.default_timeout_seconds,
+    max_timeout_seconds: row.max_timeout_seconds,
+    executors_online: row.executors_online,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };

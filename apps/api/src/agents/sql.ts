@@ -11,12 +11,22 @@ export interface AgentRow {
   input_schema: Record<string, unknown>;
   output_schema: Record<string, unknown>;
   provider_name: string;
+  default_timeout_seconds: number | null;
+  max_timeout_seconds: number | null;
+  executors_online: number;
   created_at: Date;
   updated_at: Date;
 }
 
+/** How long after its last call an executor instance still counts as online. */
+export const ONLINE_WINDOW_SECONDS = 90;
+
+const EXECUTORS_ONLINE = `(SELECT count(*)::int FROM executor_instances e
+  WHERE e.agent_id = a.agent_id AND e.last_seen_at > now() - interval '${ONLINE_WINDOW_SECONDS} seconds')`;
+
 const AGENT_COLUMNS = `a.agent_id, a.owner_account_id, a.slug, a.name, a.description, a.tags, a.pricing,
-  a.input_schema, a.output_schema, p.name AS provider_name, a.created_at, a.updated_at`;
+  a.input_schema, a.output_schema, p.name AS provider_name, a.default_timeout_seconds,
+  a.max_timeout_seconds, ${EXECUTORS_ONLINE} AS executors_online, a.created_at, a.updated_at`;
 
 export interface SearchFilter {
   /** Free text; undefined or blank: no text filter. */
@@ -98,6 +108,7 @@ export async function findAgent(db: Queryable, agentId: string): Promise<AgentRo
 }
 
 export interface AgentStatsRow {
+  executors_online: number;
   total_jobs: number;
   active_jobs: number;
   completed_jobs: number;
@@ -119,7 +130,10 @@ export async function agentStats(db: Queryable, agentId: string): Promise<AgentS
               extract(epoch FROM completed_at - started_at)::float8 AS run
        FROM jobs WHERE agent_id = $1
      )
-     SELECT count(*)::int AS total_jobs,
+     SELECT (SELECT count(*)::int FROM executor_instances e
+             WHERE e.agent_id = $1 AND e.last_seen_at > now() - interval '${ONLINE_WINDOW_SECONDS} seconds')
+              AS executors_online,
+            count(*)::int AS total_jobs,
             count(*) FILTER (WHERE status IN ('pending', 'accepted', 'running'))::int AS active_jobs,
             count(*) FILTER (WHERE status = 'completed')::int AS completed_jobs,
             count(*) FILTER (WHERE status = 'failed')::int AS failed_jobs,
@@ -146,22 +160,28 @@ export interface AgentInput {
   pricing: AgentRow["pricing"];
   inputSchema: Record<string, unknown>;
   outputSchema: Record<string, unknown>;
+  defaultTimeoutSeconds?: number | null;
+  maxTimeoutSeconds?: number | null;
 }
 
 /** Inserts an agent, or updates the one with the same slug; returns its id. */
 export async function upsertAgent(db: Queryable, agent: AgentInput): Promise<string> {
   const { rows } = await db.query<{ agent_id: string }>(
-    `INSERT INTO agents (owner_account_id, slug, name, description, tags, pricing, input_schema, output_schema)
-     VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $8)
+    `INSERT INTO agents (owner_account_id, slug, name, description, tags, pricing, input_schema, output_schema,
+                         default_timeout_seconds, max_timeout_seconds)
+     VALUES ($1, $2, $3, $4, $5::text[], $6, $7, $8, $9::int, $10::int)
      ON CONFLICT (slug) DO UPDATE SET
        owner_account_id = EXCLUDED.owner_account_id, name = EXCLUDED.name,
        description = EXCLUDED.description, tags = EXCLUDED.tags, pricing = EXCLUDED.pricing,
        input_schema = EXCLUDED.input_schema, output_schema = EXCLUDED.output_schema,
-       updated_at = now()
+       default_timeout_seconds = EXCLUDED.default_timeout_seconds,
+       max_timeout_seconds = EXCLUDED.max_timeout_seconds, updated_at = now()
      WHERE (agents.owner_account_id, agents.name, agents.description, agents.tags, agents.pricing,
-            agents.input_schema, agents.output_schema)
+            agents.input_schema, agents.output_schema, agents.default_timeout_seconds,
+            agents.max_timeout_seconds)
        IS DISTINCT FROM (EXCLUDED.owner_account_id, EXCLUDED.name, EXCLUDED.description,
-            EXCLUDED.tags, EXCLUDED.pricing, EXCLUDED.input_schema, EXCLUDED.output_schema)
+            EXCLUDED.tags, EXCLUDED.pricing, EXCLUDED.input_schema, EXCLUDED.output_schema,
+            EXCLUDED.default_timeout_seconds, EXCLUDED.max_timeout_seconds)
      RETURNING agent_id`,
     [
       agent.ownerAccountId,
@@ -172,6 +192,8 @@ export async function upsertAgent(db: Queryable, agent: AgentInput): Promise<str
       JSON.stringify(agent.pricing),
       JSON.stringify(agent.inputSchema),
       JSON.stringify(agent.outputSchema),
+      agent.defaultTimeoutSeconds ?? null,
+      agent.maxTimeoutSeconds ?? null,
     ],
   );
   if (rows[0]) return rows[0].agent_id;

@@ -168,6 +168,7 @@ describe("GET /v1/agents/{agent_id}/stats", () => {
       expect(Object.keys(body).sort()).toEqual(
         [
           "agent_id",
+          "executors_online",
           ...COUNT_FIELDS,
           "success_rate",
           "avg_duration_seconds",
@@ -187,6 +188,7 @@ describe("GET /v1/agents/{agent_id}/stats", () => {
     const body = await ok(stats(agentId));
     expect(body).toEqual({
       agent_id: agentId,
+      executors_online: 0,
       total_jobs: 0,
       active_jobs: 0,
       completed_jobs: 0,

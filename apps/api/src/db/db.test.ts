@@ -69,6 +69,7 @@ describe("database adapter", () => {
         "accounts",
         "agents",
         "api_keys",
+        "executor_instances",
         "idempotency_keys",
         "job_events",
         "job_inputs",

@@ -1,4 +1,4 @@
-import { routes } from "@agnt/contract";
+import { type ExecutorHeaders, routes } from "@agnt/contract";
 import type { FastifyInstance } from "fastify";
 import type { UploadLimits } from "../files/service.ts";
 import { clientGone } from "../http/abort.ts";
@@ -14,11 +14,37 @@ export function executorRoutes(
   limits: UploadLimits,
 ): void {
   const { db } = deps;
-  registerRoute(app, db, routes.listExecutorJobs, ({ query, principal, reply }) =>
-    executor.listJobs(deps, principal.accountId, query, clientGone(reply)),
+  // Executor instances are recorded with the agent they work for (from the query, or the job).
+  const seen = async <T extends { agent_id: string }>(
+    accountId: string,
+    headers: ExecutorHeaders,
+    job: T,
+  ) => {
+    await deps.instances.seen(accountId, headers, job.agent_id);
+    return job;
+  };
+  registerRoute(app, db, routes.listExecutorJobs, ({ query, headers, principal, reply }) =>
+    executor.listJobs(deps, principal.accountId, query, clientGone(reply), headers),
   );
-  registerRoute(app, db, routes.updateJobStatus, ({ params, body, principal }) =>
-    executor.updateStatus(deps, principal.accountId, params.job_id, body),
+  registerRoute(app, db, routes.updateJobStatus, async ({ params, body, headers, principal }) =>
+    seen(
+      principal.accountId,
+      headers,
+      await executor.updateStatus(
+        deps,
+        principal.accountId,
+        params.job_id,
+        body,
+        headers["agnt-executor-id"],
+      ),
+    ),
+  );
+  registerRoute(app, db, routes.heartbeat, async ({ params, body, headers, principal }) =>
+    seen(
+      principal.accountId,
+      headers,
+      await executor.heartbeat(deps, principal.accountId, params.job_id, body),
+    ),
   );
   registerRoute(
     app,

@@ -1,7 +1,9 @@
 import {
+  type ExecutorHeaders,
   type ExecutorJobList,
   type ExecutorJobsQuery,
   FAILURE_CODES,
+  type HeartbeatRequest,
   type Job,
   type JobInputs,
   type StatusUpdateRequest,
@@ -12,13 +14,32 @@ import { type ChangeFeed, topics, waitUntil } from "../events/feed.ts";
 import { type FilesDeps, inputFiles } from "../files/service.ts";
 import { AppError } from "../http/problem.ts";
 import { toJob } from "../jobs/model.ts";
-import { jobState, transition } from "../lifecycle/service.ts";
+import {
+  jobState,
+  type LifecycleDeps,
+  heartbeat as renewLease,
+  transition,
+} from "../lifecycle/service.ts";
+import type { ExecutorInstances } from "./instances.ts";
 import * as sql from "./sql.ts";
 
-export interface ExecutorDeps {
-  db: Db;
-  feed: ChangeFeed;
+export interface ExecutorDeps extends LifecycleDeps {
   files: FilesDeps;
+  instances: ExecutorInstances;
+}
+
+/** The agent exists (404) and belongs to the provider (403). */
+export async function checkAgent(
+  deps: ExecutorDeps,
+  providerAccountId: string,
+  agentId: string,
+): Promise<void> {
+  const agent = await requireAgent(deps.db, agentId);
+  if (agent.owner_account_id !== providerAccountId) {
+    throw new AppError("AGENT_NOT_OWNED", {
+      detail: `Agent ${agentId} belongs to another provider.`,
+    });
+  }
 }
 
 /** Jobs of the provider's agents; with `wait`, held until one matches or the time passes. */
@@ -27,15 +48,10 @@ export async function listJobs(
   providerAccountId: string,
   query: ExecutorJobsQuery,
   signal: AbortSignal,
+  headers: ExecutorHeaders = {},
 ): Promise<ExecutorJobList> {
-  if (query.agent_id) {
-    const agent = await requireAgent(deps.db, query.agent_id);
-    if (agent.owner_account_id !== providerAccountId) {
-      throw new AppError("AGENT_NOT_OWNED", {
-        detail: `Agent ${query.agent_id} belongs to another provider.`,
-      });
-    }
-  }
+  if (query.agent_id) await checkAgent(deps, providerAccountId, query.agent_id);
+  await deps.instances.seen(providerAccountId, headers, query.agent_id);
   const rows = await waitUntil({
     feed: deps.feed,
     topics: [query.agent_id ? topics.agent(query.agent_id) : topics.provider(providerAccountId)],
@@ -59,6 +75,7 @@ export async function updateStatus(
   providerAccountId: string,
   jobId: string,
   body: StatusUpdateRequest,
+  executorId?: string | undefined,
 ): Promise<Job> {
   if (body.failure_code && !FAILURE_CODES[body.failure_code].settable_by_executor) {
     throw new AppError("INVALID_FAILURE_CODE", {
@@ -78,9 +95,20 @@ export async function updateStatus(
       progress: body.progress,
       message: body.message,
       failureCode: body.status === "failed" ? (body.failure_code ?? "executor_error") : undefined,
+      executorId,
     },
   );
   return toJob(row);
+}
+
+/** Renews the lease on a held job, with optional progress. */
+export async function heartbeat(
+  deps: ExecutorDeps,
+  providerAccountId: string,
+  jobId: string,
+  body: HeartbeatRequest,
+): Promise<Job> {
+  return toJob(await renewLease(deps, jobId, providerAccountId, body));
 }
 
 /** Completes a running job of the current attempt. */

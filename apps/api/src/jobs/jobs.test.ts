@@ -98,6 +98,9 @@ describe("POST /v1/jobs", () => {
       completed_at: null,
       duration_seconds: null,
       run_seconds: null,
+      timeout_seconds: null,
+      expires_at: null,
+      lease_expires_at: null,
       input_files: [],
     });
     expect(await countJobs(env)).toBe(before + 1);

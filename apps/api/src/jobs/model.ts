@@ -21,6 +21,9 @@ export interface JobRow {
   completed_at: Date | null;
   duration_seconds: number | null;
   run_seconds: number | null;
+  timeout_seconds: number | null;
+  expires_at: Date | null;
+  lease_expires_at: Date | null;
   input_files: InputFile[];
 }
 
@@ -30,6 +33,7 @@ export const JOB_COLUMNS = `job_id, agent_id, provider_account_id, status, promp
   started_at, updated_at, completed_at,
   extract(epoch FROM completed_at - created_at)::float8 AS duration_seconds,
   extract(epoch FROM completed_at - started_at)::float8 AS run_seconds,
+  timeout_seconds, expires_at, lease_expires_at,
   (SELECT COALESCE(json_agg(json_build_object('path', i.path, 'size_bytes', i.size_bytes,
             'mime_type', i.mime_type, 'sha256', i.sha256) ORDER BY i.path), '[]'::json)
    FROM job_inputs i WHERE i.job_id = jobs.job_id) AS input_files`;
@@ -57,6 +61,9 @@ export function toJob(row: JobRow): Job {
     completed_at: iso(row.completed_at),
     duration_seconds: row.duration_seconds,
     run_seconds: row.run_seconds,
+    timeout_seconds: row.timeout_seconds,
+    expires_at: iso(row.expires_at),
+    lease_expires_at: iso(row.lease_expires_at),
     input_files: row.input_files,
   };
 }

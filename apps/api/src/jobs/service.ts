@@ -18,14 +18,12 @@ import {
   type StoredFile,
 } from "../files/service.ts";
 import { AppError } from "../http/problem.ts";
-import { transition } from "../lifecycle/service.ts";
+import { type LifecycleDeps, transition } from "../lifecycle/service.ts";
 import { type JobRow, toJob } from "./model.ts";
 import type { ParamsValidator } from "./params.ts";
 import * as sql from "./sql.ts";
 
-export interface JobsDeps {
-  db: Db;
-  feed: ChangeFeed;
+export interface JobsDeps extends LifecycleDeps {
   params: ParamsValidator;
   files: FilesDeps;
 }
@@ -53,6 +51,8 @@ function requestHash(request: CreateJobRequest, inputs: StoredFile[]): string {
 export interface PreparedOrder {
   agent: AgentRow;
   request: CreateJobRequest;
+  /** The run timeout: the order's, else the agent's default. */
+  timeoutSeconds: number | undefined;
 }
 
 /** Checks an order before anything is stored: the agent exists, params match its input schema. */
@@ -71,7 +71,17 @@ export async function prepareOrder(
       errors,
     });
   }
-  return { agent, request };
+  const timeout = request.timeout_seconds ?? agent.default_timeout_seconds ?? undefined;
+  if (
+    timeout !== undefined &&
+    agent.max_timeout_seconds !== null &&
+    timeout > agent.max_timeout_seconds
+  ) {
+    throw new AppError("TIMEOUT_NOT_ALLOWED", {
+      detail: `timeout_seconds ${timeout} exceeds agent ${agent.slug}'s maximum of ${agent.max_timeout_seconds}.`,
+    });
+  }
+  return { agent, request, timeoutSeconds: timeout };
 }
 
 /**
@@ -95,6 +105,8 @@ export async function placeOrder(
       providerAccountId: agent.owner_account_id,
       prompt: request.prompt,
       params: request.params,
+      timeoutSeconds: order.timeoutSeconds,
+      expiresInSeconds: request.expires_in_seconds,
     });
     if (inputs.length === 0) return row;
     await recordInputFiles(tx, row.job_id, inputs);

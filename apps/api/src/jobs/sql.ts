@@ -10,13 +10,16 @@ export interface NewJob {
   providerAccountId: string;
   prompt: string;
   params: Record<string, unknown>;
+  timeoutSeconds?: number | undefined;
+  expiresInSeconds?: number | undefined;
 }
 
 export async function insertJob(db: Queryable, job: NewJob): Promise<JobRow> {
   const { rows } = await db.query<JobRow>(
     `INSERT INTO jobs (job_id, agent_id, buyer_account_id, provider_account_id, prompt, params,
-                       changed_by, changed_by_account_id)
-     VALUES (COALESCE($6::uuid, gen_random_uuid()), $1, $2, $3, $4, $5, 'buyer', $2)
+                       timeout_seconds, expires_at, changed_by, changed_by_account_id)
+     VALUES (COALESCE($6::uuid, gen_random_uuid()), $1, $2, $3, $4, $5, $7::int,
+             now() + make_interval(secs => $8::int), 'buyer', $2)
      RETURNING ${JOB_COLUMNS}`,
     [
       job.agentId,
@@ -25,6 +28,8 @@ export async function insertJob(db: Queryable, job: NewJob): Promise<JobRow> {
       job.prompt,
       JSON.stringify(job.params),
       job.jobId ?? null,
+      job.timeoutSeconds ?? null,
+      job.expiresInSeconds ?? null,
     ],
   );
   return rows[0] as JobRow;

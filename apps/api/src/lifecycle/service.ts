@@ -10,6 +10,8 @@ export type { Scope } from "./sql.ts";
 export interface LifecycleDeps {
   db: Db;
   feed: ChangeFeed;
+  /** Length of executor leases, in seconds. */
+  leaseSeconds: number;
 }
 
 export type Change = Omit<sql.TransitionChange, "from">;
@@ -17,14 +19,27 @@ export type Change = Omit<sql.TransitionChange, "from">;
 /** Why a change does not apply to a job in this state (undefined: it applies). */
 function refusal(
   jobId: string,
-  state: { status: JobStatus; attempt: number } | undefined,
-  change: Change,
+  state: sql.JobState | undefined,
+  change: Pick<Change, "actor" | "attempt" | "to">,
   from: JobStatus[],
 ): AppError | undefined {
   if (!state)
     return new AppError("JOB_NOT_FOUND", { detail: `No job ${jobId} is visible to this key.` });
-  if (state.status === "canceled" && change.actor === "executor") {
-    return new AppError("JOB_CANCELED", { detail: `Job ${jobId} was canceled by the buyer.` });
+  if (change.actor === "executor" && !from.includes(state.status)) {
+    // Say why an executor must stop when the buyer or the API ended the job under it.
+    if (state.status === "canceled") {
+      return new AppError("JOB_CANCELED", { detail: `Job ${jobId} was canceled by the buyer.` });
+    }
+    if (state.failure_code === "timed_out") {
+      return new AppError("JOB_TIMED_OUT", {
+        detail: `Job ${jobId} ran past its run timeout and failed.`,
+      });
+    }
+    if (state.failure_code === "lease_lost" && state.attempt === change.attempt) {
+      return new AppError("LEASE_LOST", {
+        detail: `Job ${jobId}'s lease lapsed on its last attempt; the job failed.`,
+      });
+    }
   }
   if (change.attempt !== undefined && state.attempt !== change.attempt) {
     return new AppError("ATTEMPT_MISMATCH", {
@@ -63,18 +78,17 @@ export async function transition(
 ): Promise<JobRow> {
   const from = allowedFrom(change.to, change.actor);
   const apply = async (db: Queryable) => {
-    const row = await sql.transitionJob(db, jobId, scope, { ...change, from });
+    const row = await sql.transitionJob(db, jobId, scope, {
+      leaseSeconds: deps.leaseSeconds,
+      ...change,
+      from,
+    });
     if (row && within) await within(db, row);
     return row;
   };
   const row = within ? await deps.db.transaction(apply) : await apply(deps.db);
   if (row) {
-    deps.feed.publish({
-      jobId: row.job_id,
-      agentId: row.agent_id,
-      providerAccountId: row.provider_account_id,
-      status: row.status,
-    });
+    announce(deps.feed, row);
     return row;
   }
   const state = await sql.findJobState(deps.db, jobId, scope);
@@ -96,11 +110,11 @@ export async function checkTransition(
   jobId: string,
   scope: sql.Scope,
   change: Change,
-): Promise<{ status: JobStatus; attempt: number }> {
+): Promise<sql.JobState> {
   const state = await sql.findJobState(deps.db, jobId, scope);
   const problem = refusal(jobId, state, change, allowedFrom(change.to, change.actor));
   if (problem) throw problem;
-  return state as { status: JobStatus; attempt: number };
+  return state as sql.JobState;
 }
 
 /** The status and attempt of a job in the caller's scope, or JOB_NOT_FOUND. */
@@ -108,9 +122,50 @@ export async function jobState(
   db: Queryable,
   jobId: string,
   scope: sql.Scope,
-): Promise<{ status: JobStatus; attempt: number }> {
+): Promise<sql.JobState> {
   const state = await sql.findJobState(db, jobId, scope);
   if (!state)
     throw new AppError("JOB_NOT_FOUND", { detail: `No job ${jobId} is visible to this key.` });
   return state;
+}
+
+/** Tells waiters in this process that a job changed. */
+export function announce(feed: ChangeFeed, row: JobRow): void {
+  feed.publish({
+    jobId: row.job_id,
+    agentId: row.agent_id,
+    providerAccountId: row.provider_account_id,
+    status: row.status,
+  });
+}
+
+/**
+ * Renews the lease on a job the executor holds (a heartbeat), reporting progress when given.
+ * Refused like a transition: 404, 409 with the reason the executor must stop, or a stale attempt.
+ */
+export async function heartbeat(
+  deps: LifecycleDeps,
+  jobId: string,
+  providerAccountId: string,
+  beat: { attempt: number; progress?: number | undefined; message?: string | undefined },
+): Promise<JobRow> {
+  const row = await sql.renewLease(deps.db, jobId, providerAccountId, {
+    ...beat,
+    leaseSeconds: deps.leaseSeconds,
+  });
+  if (row) {
+    if (beat.progress !== undefined || beat.message !== undefined) announce(deps.feed, row);
+    return row;
+  }
+  const reporting = beat.progress !== undefined || beat.message !== undefined;
+  const from: JobStatus[] = reporting ? ["running"] : ["accepted", "running"];
+  const scope = { kind: "provider" as const, accountId: providerAccountId };
+  const state = await sql.findJobState(deps.db, jobId, scope);
+  const change = { actor: "executor" as const, attempt: beat.attempt, to: "running" as const };
+  throw (
+    refusal(jobId, state, change, from) ??
+    new AppError("INVALID_TRANSITION", {
+      detail: `Job ${jobId} changed concurrently; fetch it and retry.`,
+    })
+  );
 }

@@ -18,6 +18,10 @@ export interface TransitionChange {
   progress?: number | undefined;
   message?: string | undefined;
   failureCode?: FailureCode | undefined;
+  /** Length of the lease an accept starts and every later call renews. */
+  leaseSeconds?: number | undefined;
+  /** The executor instance taking the job (Agnt-Executor-Id), on accept. */
+  executorId?: string | undefined;
 }
 
 /**
@@ -72,15 +76,108 @@ export async function transitionJob(
   return rows[0];
 }
 
+export interface JobState {
+  status: JobStatus;
+  attempt: number;
+  failure_code: FailureCode | null;
+}
+
+/**
+ * Renews the lease of a job the executor holds at this attempt, with optional progress (only
+ * while running). Returns the job, or undefined when nothing matched.
+ */
+export async function renewLease(
+  db: Queryable,
+  jobId: string,
+  providerAccountId: string,
+  renewal: {
+    attempt: number;
+    leaseSeconds: number;
+    progress?: number | undefined;
+    message?: string | undefined;
+  },
+): Promise<JobRow | undefined> {
+  const reporting = renewal.progress !== undefined || renewal.message !== undefined;
+  const { rows } = await db.query<JobRow>(
+    `UPDATE jobs
+     SET lease_expires_at = now() + make_interval(secs => $4::float8),
+         progress = COALESCE($5::int, progress),
+         progress_message = COALESCE($6::text, progress_message),
+         updated_at = CASE WHEN $5::int IS NULL AND $6::text IS NULL THEN updated_at ELSE now() END,
+         changed_by = 'executor', changed_by_account_id = $2
+     WHERE job_id = $1 AND provider_account_id = $2 AND attempt = $3
+       AND status = ANY($7::text[])
+     RETURNING ${JOB_COLUMNS}`,
+    [
+      jobId,
+      providerAccountId,
+      renewal.attempt,
+      renewal.leaseSeconds,
+      renewal.progress ?? null,
+      renewal.message ?? null,
+      reporting ? ["running"] : ["accepted", "running"],
+    ],
+  );
+  return rows[0];
+}
+
 /** The status and attempt of a job in scope, to explain why a transition did not match. */
 export async function findJobState(
   db: Queryable,
   jobId: string,
   scope: Scope,
-): Promise<{ status: JobStatus; attempt: number } | undefined> {
-  const { rows } = await db.query<{ status: JobStatus; attempt: number }>(
-    `SELECT status, attempt FROM jobs WHERE job_id = $1 AND ${SCOPE_COLUMN[scope.kind]} = $2`,
+): Promise<JobState | undefined> {
+  const { rows } = await db.query<JobState>(
+    `SELECT status, attempt, failure_code FROM jobs WHERE job_id = $1 AND ${SCOPE_COLUMN[scope.kind]} = $2`,
     [jobId, scope.accountId],
   );
   return rows[0];
+}
+
+const SYSTEM_CHANGE = "changed_by = 'system', changed_by_account_id = NULL, updated_at = now()";
+
+/** Fails jobs past their run deadline (`timed_out`). Returns the changed jobs. */
+export async function failTimedOut(db: Queryable): Promise<JobRow[]> {
+  const { rows } = await db.query<JobRow>(
+    `UPDATE jobs
+     SET status = 'failed', failure_code = 'timed_out', completed_at = now(),
+         decision_reason = 'The job ran longer than its run timeout of ' || timeout_seconds || ' seconds.',
+         lease_expires_at = NULL, run_deadline_at = NULL, ${SYSTEM_CHANGE}
+     WHERE status IN ('accepted', 'running') AND run_deadline_at < now()
+     RETURNING ${JOB_COLUMNS}`,
+  );
+  return rows;
+}
+
+/**
+ * Jobs whose lease lapsed: back to pending with attempt + 1 while attempts remain, else failed
+ * with `lease_lost`. One statement, so concurrent sweepers in several replicas never both act.
+ */
+export async function reclaimLapsedLeases(db: Queryable): Promise<JobRow[]> {
+  const { rows } = await db.query<JobRow>(
+    `UPDATE jobs
+     SET status = CASE WHEN attempt < max_attempts THEN 'pending' ELSE 'failed' END,
+         attempt = CASE WHEN attempt < max_attempts THEN attempt + 1 ELSE attempt END,
+         failure_code = CASE WHEN attempt < max_attempts THEN NULL ELSE 'lease_lost' END,
+         completed_at = CASE WHEN attempt < max_attempts THEN NULL ELSE now() END,
+         decision_reason = CASE WHEN attempt < max_attempts THEN decision_reason
+           ELSE 'The executor stopped renewing its lease on the last of ' || max_attempts || ' attempts.' END,
+         accepted_at = NULL, started_at = NULL, progress = NULL, progress_message = NULL,
+         executor_id = NULL, lease_expires_at = NULL, run_deadline_at = NULL, ${SYSTEM_CHANGE}
+     WHERE status IN ('accepted', 'running') AND lease_expires_at < now()
+     RETURNING ${JOB_COLUMNS}`,
+  );
+  return rows;
+}
+
+/** Fails pending jobs past their queue deadline (`expired`). */
+export async function failExpired(db: Queryable): Promise<JobRow[]> {
+  const { rows } = await db.query<JobRow>(
+    `UPDATE jobs
+     SET status = 'failed', failure_code = 'expired', completed_at = now(),
+         decision_reason = 'No executor accepted the job before its queue deadline.', ${SYSTEM_CHANGE}
+     WHERE status = 'pending' AND expires_at < now()
+     RETURNING ${JOB_COLUMNS}`,
+  );
+  return rows;
 }

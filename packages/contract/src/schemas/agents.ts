@@ -36,6 +36,19 @@ export const Agent = z
       "JSON Schema (2020-12) describing the result the agent produces.",
     ),
     provider_name: z.string().describe("Display name of the provider that runs the agent."),
+    default_timeout_seconds: z
+      .int()
+      .nullable()
+      .describe("Run timeout of jobs that set none; null: none."),
+    max_timeout_seconds: z
+      .int()
+      .nullable()
+      .describe("Largest run timeout a job may ask for; null: no limit."),
+    executors_online: z
+      .int()
+      .describe(
+        "Executor instances of the agent seen in the last 90 seconds (a long-poll counts while held).",
+      ),
     created_at: Timestamp,
     updated_at: Timestamp,
   })
@@ -72,6 +85,9 @@ const seconds = (description: string) => z.number().min(0).nullable().describe(d
 export const AgentStats = z
   .object({
     agent_id: Uuid,
+    executors_online: z
+      .int()
+      .describe("Executor instances of the agent seen in the last 90 seconds."),
     total_jobs: z.int().describe("Every job ever ordered from the agent, in any status."),
     active_jobs: z.int().describe("Jobs not finished yet: pending, accepted or running."),
     completed_jobs: z.int().describe("Jobs that ended `completed`."),

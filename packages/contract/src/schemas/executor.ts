@@ -3,6 +3,36 @@ import { FAILURE_CODE_VALUES } from "../lifecycle.ts";
 import { queryInt, Text, Uuid } from "./common.ts";
 import { DownloadableFile, Job, JobStatusSchema } from "./jobs.ts";
 
+/** Headers every executor call may carry, to identify the executor instance. */
+export const ExecutorHeaders = z.object({
+  "agnt-executor-id": z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[\x21-\x7e]+$/, "printable ASCII without spaces")
+    .optional()
+    .describe(
+      "A stable id of the executor instance (e.g. host name + process). Recorded for executors_online.",
+    ),
+  "agnt-executor-version": z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[\x20-\x7e]+$/, "printable ASCII")
+    .optional()
+    .describe("The executor's software version."),
+});
+export type ExecutorHeaders = z.infer<typeof ExecutorHeaders>;
+
+export const HeartbeatRequest = z
+  .strictObject({
+    attempt: z.int().min(1).max(1000).describe("The job's current attempt."),
+    progress: z.int().min(0).max(100).optional().describe("Percent done; only while running."),
+    message: Text(0, 1000).optional().describe("What the executor is doing; only while running."),
+  })
+  .meta({ id: "HeartbeatRequest" });
+export type HeartbeatRequest = z.infer<typeof HeartbeatRequest>;
+
 export const ExecutorJobsQuery = z.strictObject({
   agent_id: Uuid.optional().describe(
     "Only this agent's jobs (it must be yours). Default: all your agents.",

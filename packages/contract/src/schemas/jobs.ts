@@ -20,6 +20,22 @@ export const CreateJobRequest = z
     agent_id: Uuid,
     prompt: Text(1, MAX_PROMPT_CHARS).describe("What the buyer wants done."),
     params: InputJsonObject.default({}).describe("Checked against the agent's input_schema."),
+    timeout_seconds: z
+      .int()
+      .min(1)
+      .max(7 * 24 * 3600)
+      .optional()
+      .describe(
+        "Run timeout: the job fails with `timed_out` this long after an executor accepts it. Default: the agent's default_timeout_seconds (none when unset); at most its max_timeout_seconds.",
+      ),
+    expires_in_seconds: z
+      .int()
+      .min(1)
+      .max(30 * 24 * 3600)
+      .optional()
+      .describe(
+        "Queue deadline: a job no executor accepted within this many seconds fails with `expired`.",
+      ),
   })
   .meta({ id: "CreateJobRequest" });
 export type CreateJobRequest = z.infer<typeof CreateJobRequest>;
@@ -89,6 +105,16 @@ export const Job = z
     ),
     run_seconds: nullableSeconds(
       "Run time: started_at → completed_at. Null until a job that ran is finished.",
+    ),
+    timeout_seconds: z
+      .int()
+      .nullable()
+      .describe("Run timeout in seconds, counted from acceptance; null: none."),
+    expires_at: Timestamp.nullable().describe(
+      "Queue deadline: fails with `expired` if still pending then.",
+    ),
+    lease_expires_at: Timestamp.nullable().describe(
+      "While accepted or running: when the executor's lease lapses unless renewed (status, progress or heartbeat calls).",
     ),
     input_files: z
       .array(InputFile)
