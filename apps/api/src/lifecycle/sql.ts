@@ -48,20 +48,27 @@ export async function transitionJob(
     params.push(value ?? null);
     return `$${params.length}::${type}`;
   };
+  const lease = () =>
+    `lease_expires_at = now() + make_interval(secs => ${p(change.leaseSeconds ?? 60, "float8")})`;
+  const released = "lease_expires_at = NULL, run_deadline_at = NULL";
   const sets: Record<JobStatus, () => string> = {
-    pending: () => "accepted_at = NULL, started_at = NULL",
+    pending: () => `accepted_at = NULL, started_at = NULL, ${released}`,
     accepted: () =>
-      "accepted_at = now(), started_at = NULL, progress = NULL, progress_message = NULL",
+      `accepted_at = now(), started_at = NULL, progress = NULL, progress_message = NULL, ${lease()},
+       run_deadline_at = now() + make_interval(secs => timeout_seconds),
+       executor_id = ${p(change.executorId, "text")}`,
     running: () =>
-      `started_at = COALESCE(started_at, now()),
+      `started_at = COALESCE(started_at, now()), ${lease()},
        progress = COALESCE(${p(change.progress, "int")}, progress),
        progress_message = COALESCE(${p(change.message, "text")}, progress_message)`,
-    completed: () => "completed_at = now(), progress = 100",
+    completed: () => `completed_at = now(), progress = 100, ${released}`,
     failed: () =>
       `completed_at = now(), decision_reason = ${p(change.reason, "text")},
-       failure_code = ${p(change.failureCode, "text")}`,
-    rejected: () => `completed_at = now(), decision_reason = ${p(change.reason, "text")}`,
-    canceled: () => `completed_at = now(), decision_reason = ${p(change.reason, "text")}`,
+       failure_code = ${p(change.failureCode, "text")}, ${released}`,
+    rejected: () =>
+      `completed_at = now(), decision_reason = ${p(change.reason, "text")}, ${released}`,
+    canceled: () =>
+      `completed_at = now(), decision_reason = ${p(change.reason, "text")}, ${released}`,
   };
   const set = sets[change.to]();
   const attemptClause =
