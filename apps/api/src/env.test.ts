@@ -16,6 +16,12 @@ describe("environment", () => {
       AGNT_MAX_UPLOAD_JOB_BYTES: 5 * 1024 ** 3,
       AGNT_S3_FORCE_PATH_STYLE: false,
       AGNT_S3_CREATE_BUCKET: true,
+      AGNT_LEASE_SECONDS: 60,
+      AGNT_SWEEP_INTERVAL_SECONDS: 15,
+    });
+    expect(readEnv({ AGNT_SWEEP_INTERVAL_SECONDS: "0.25", AGNT_LEASE_SECONDS: "1.5" })).toMatchObject({
+      AGNT_SWEEP_INTERVAL_SECONDS: 0.25,
+      AGNT_LEASE_SECONDS: 1.5,
     });
     expect(env.AGNT_RESULT_RETENTION_DAYS).toBeUndefined();
   });

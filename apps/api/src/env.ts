@@ -15,6 +15,15 @@ const bool = (fallback: boolean) =>
     .transform((value) => value === "true" || value === "1")
     .default(fallback);
 
+/** Seconds, fractions allowed (`0.5`). */
+const seconds = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^\d+(\.\d+)?$/, "must be a number of seconds")
+    .transform(Number)
+    .pipe(z.number().min(min).max(max))
+    .default(fallback);
+
 const bytes = (fallback: number) =>
   z
     .string()
@@ -35,8 +44,9 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   AGNT_DB_POOL_SIZE: int(1, 1000, 10),
   AGNT_MAX_JSON_BODY_BYTES: int(1024, 64 * 1024 * 1024, 1024 * 1024),
-  AGNT_LONG_POLL_RECHECK_MS: int(50, 60_000, 1000),
   AGNT_MAINTENANCE_INTERVAL_SECONDS: int(1, 86_400, 600),
+  AGNT_LEASE_SECONDS: seconds(0.1, 86_400, 60),
+  AGNT_SWEEP_INTERVAL_SECONDS: seconds(0.05, 3_600, 15),
   // File storage: S3 when AGNT_S3_BUCKET is set, else a directory under AGNT_DATA_DIR.
   AGNT_S3_ENDPOINT: z.url().optional(),
   AGNT_S3_PUBLIC_ENDPOINT: z.url().optional(),

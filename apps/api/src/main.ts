@@ -40,7 +40,7 @@ Environment:
   HOST, PORT         Listen address (default 127.0.0.1, 8000).
   NODE_ENV           production refuses to start without DATABASE_URL and creates no local keys.
   LOG_LEVEL          fatal|error|warn|info|debug|trace|silent (default info).
-  AGNT_DB_POOL_SIZE, AGNT_MAX_JSON_BODY_BYTES, AGNT_LONG_POLL_RECHECK_MS  (see .env.example)
+  AGNT_DB_POOL_SIZE, AGNT_MAX_JSON_BODY_BYTES  (see .env.example)
 
 Exit codes: 0 success, 1 failure, 2 usage error.`;
 
@@ -95,7 +95,6 @@ async function start(env: Env): Promise<void> {
     store,
     logLevel: env.LOG_LEVEL,
     maxJsonBodyBytes: env.AGNT_MAX_JSON_BODY_BYTES,
-    recheckMs: env.AGNT_LONG_POLL_RECHECK_MS,
     uploads: {
       maxFileBytes: env.AGNT_MAX_UPLOAD_FILE_BYTES,
       maxFiles: env.AGNT_MAX_UPLOAD_FILES,
@@ -104,6 +103,8 @@ async function start(env: Env): Promise<void> {
     downloadUrlTtlSeconds: env.AGNT_DOWNLOAD_URL_TTL_SECONDS,
     retentionDays: env.AGNT_RESULT_RETENTION_DAYS,
     maintenanceIntervalMs: env.AGNT_MAINTENANCE_INTERVAL_SECONDS * 1000,
+    leaseSeconds: env.AGNT_LEASE_SECONDS,
+    sweepIntervalMs: env.AGNT_SWEEP_INTERVAL_SECONDS * 1000,
   });
   const address = await app.listen({ host: env.HOST, port: env.PORT });
   listening = address;
