@@ -110,14 +110,22 @@ function responses(def: RouteDef): JsonSchema {
   const out: JsonSchema = {};
   const id = schemaId(def.response.schema);
   out[String(def.response.status)] = {
-    description: def.response.status === 201 ? "Created" : "OK",
+    description: def.response.stream
+      ? "A Server-Sent Events stream; each event's data is this schema."
+      : def.response.status === 201
+        ? "Created"
+        : "OK",
     content: def.response.binary
       ? { "application/octet-stream": { schema: { type: "string", format: "binary" } } }
-      : {
-          "application/json": {
-            schema: id ? { $ref: componentRef(id) } : toJson(def.response.schema, "output"),
+      : def.response.stream
+        ? {
+            "text/event-stream": { schema: { $ref: componentRef(id as string) } },
+          }
+        : {
+            "application/json": {
+              schema: id ? { $ref: componentRef(id) } : toJson(def.response.schema, "output"),
+            },
           },
-        },
   };
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of routeErrors(def)) {

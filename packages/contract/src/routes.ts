@@ -33,6 +33,8 @@ import {
   CreateJobRequest,
   GetJobQuery,
   Job,
+  JobEvent,
+  JobEventsHeaders,
   JobIdParams,
   JobList,
   JobResult,
@@ -84,8 +86,11 @@ export interface RouteDef {
   multipart?: Record<string, MultipartPart>;
   /** The body may be left out entirely (it then parses as `{}`). */
   bodyOptional?: boolean;
-  /** `binary`: the body is the file itself, not JSON. */
-  response: { status: 200 | 201; schema: z.ZodType; binary?: boolean };
+  /**
+   * `binary`: the body is the file itself, not JSON. `stream`: a Server-Sent Events stream whose
+   * events' data follow `schema`.
+   */
+  response: { status: 200 | 201; schema: z.ZodType; binary?: boolean; stream?: boolean };
   /** Errors specific to this route; see `routeErrors` for the full list. */
   errors: readonly ErrorCode[];
 }
@@ -203,6 +208,19 @@ export const routes = {
     bodyOptional: true,
     response: { status: 200, schema: Job },
     errors: ["JOB_NOT_FOUND", "INVALID_TRANSITION"],
+  }),
+  getJobEvents: route({
+    method: "GET",
+    path: "/v1/jobs/{job_id}/events",
+    summary: "Follow a job live: a Server-Sent Events stream of its history.",
+    description:
+      "Sends every recorded change of the job — `status` events for status changes, `progress` events for progress reports — each with `id:` set to its event_id, then one `end` event whose data is the finished job, and closes. Reconnect with `Last-Event-ID` to resume where the stream stopped. Comment lines (`: ping`) keep idle connections open.",
+    tag: "jobs",
+    auth: "buyer",
+    params: JobIdParams,
+    headers: JobEventsHeaders,
+    response: { status: 200, schema: JobEvent, stream: true },
+    errors: ["JOB_NOT_FOUND"],
   }),
   getJobResult: route({
     method: "GET",

@@ -20,9 +20,12 @@ export interface RouteContext<R extends RouteDef> {
   reply: FastifyReply;
 }
 
-export type RouteHandler<R extends RouteDef> = (
-  context: RouteContext<R>,
-) => Promise<z.input<R["response"]["schema"]>>;
+/** What a handler returns: the response body, except for streams, which the handler writes. */
+type HandlerResult<R extends RouteDef> = R["response"] extends { stream: true }
+  ? unknown
+  : z.input<R["response"]["schema"]>;
+
+export type RouteHandler<R extends RouteDef> = (context: RouteContext<R>) => Promise<HandlerResult<R>>;
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -98,7 +101,7 @@ export function registerRoute<R extends RouteDef>(
         reply,
       } as RouteContext<R>;
       const result = await handler(context);
-      if (reply.sent || def.response.binary) return reply;
+      if (reply.sent || def.response.binary || def.response.stream) return reply;
       const output = def.response.schema.safeParse(result);
       if (!output.success) {
         throw new Error(`response of ${def.method} ${def.path} breaks the contract`, {

@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { UploadLimits } from "../files/service.ts";
 import { clientGone } from "../http/abort.ts";
 import { registerRoute } from "../http/route.ts";
+import { streamJobEvents } from "./events.ts";
 import { orderWithFiles } from "./order-upload.ts";
 import * as jobs from "./service.ts";
 
@@ -32,6 +33,15 @@ export function jobRoutes(app: FastifyInstance, deps: jobs.JobsDeps, limits: Upl
   registerRoute(app, db, routes.cancelJob, ({ params, body, principal }) =>
     jobs.cancelJob(deps, principal.accountId, params.job_id, body.reason),
   );
+  registerRoute(app, db, routes.getJobEvents, async ({ params, headers, principal, reply }) => {
+    await streamJobEvents(
+      deps,
+      principal.accountId,
+      params.job_id,
+      Number(headers["last-event-id"] ?? 0),
+      reply,
+    );
+  });
   registerRoute(app, db, routes.getJobResult, ({ params, principal }) =>
     jobs.getResult(deps, principal.accountId, params.job_id),
   );

@@ -1,4 +1,4 @@
-import type { JobStatus } from "@agnt/contract";
+import type { JobEvent, JobStatus } from "@agnt/contract";
 import type { Queryable } from "../db/types.ts";
 import { JOB_COLUMNS, type JobRow } from "./model.ts";
 
@@ -148,4 +148,22 @@ export async function deleteExpiredIdempotencyKeys(db: Queryable): Promise<numbe
     "DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'",
   );
   return rowCount;
+}
+
+/** A job's recorded changes after `afterEventId`, oldest first. */
+export async function listJobEvents(
+  db: Queryable,
+  jobId: string,
+  afterEventId: number,
+  limit: number,
+): Promise<JobEvent[]> {
+  const { rows } = await db.query<
+    Omit<JobEvent, "at" | "event_id"> & { at: Date; event_id: string }
+  >(
+    `SELECT e.event_id::text AS event_id, job_id, attempt, from_status, to_status, actor, progress,
+            message, reason, failure_code, at
+     FROM job_events e WHERE e.job_id = $1 AND e.event_id > $2 ORDER BY e.event_id LIMIT $3`,
+    [jobId, afterEventId, limit],
+  );
+  return rows.map((row) => ({ ...row, event_id: Number(row.event_id), at: row.at.toISOString() }));
 }

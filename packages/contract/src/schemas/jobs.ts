@@ -191,3 +191,29 @@ export const JobResult = z
   })
   .meta({ id: "JobResult" });
 export type JobResult = z.infer<typeof JobResult>;
+
+/** One entry of a job's history, as the event stream sends it. */
+export const JobEvent = z
+  .object({
+    event_id: z.int().describe("Increasing id; send it back as Last-Event-ID to resume."),
+    job_id: Uuid,
+    attempt: z.int(),
+    from_status: JobStatusSchema.nullable().describe("Null for the job's creation."),
+    to_status: JobStatusSchema,
+    actor: z.enum(["buyer", "executor", "system"]),
+    progress: z.int().nullable(),
+    message: z.string().nullable(),
+    reason: z.string().nullable(),
+    failure_code: FailureCodeSchema.nullable(),
+    at: Timestamp,
+  })
+  .meta({ id: "JobEvent" });
+export type JobEvent = z.infer<typeof JobEvent>;
+
+export const JobEventsHeaders = z.object({
+  "last-event-id": z
+    .string()
+    .regex(/^\d{1,15}$/, "an event_id")
+    .optional()
+    .describe("Resume after this event (browsers' EventSource sends it when reconnecting)."),
+});

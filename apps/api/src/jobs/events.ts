@@ -1,0 +1,83 @@
+import { isTerminal, type JobEvent } from "@agnt/contract";
+import type { FastifyReply } from "fastify";
+import type { Queryable } from "../db/types.ts";
+import { topics } from "../events/feed.ts";
+import { clientGone } from "../http/abort.ts";
+import { AppError } from "../http/problem.ts";
+import { toJob } from "./model.ts";
+import type { JobsDeps } from "./service.ts";
+import * as sql from "./sql.ts";
+
+const PING_MS = 15_000;
+/** Longest wait between two reads of a quiet job. */
+const QUIET_MS = 55_000;
+
+function frame(fields: { id?: number; event: string; data: unknown }): string {
+  return `${fields.id === undefined ? "" : `id: ${fields.id}\n`}event: ${fields.event}\ndata: ${JSON.stringify(fields.data)}\n\n`;
+}
+
+/**
+ * Streams a job's history as Server-Sent Events: every recorded change after `lastEventId`
+ * (`status` or `progress`), then an `end` event with the finished job. Woken by the change
+ * feed; the job is read before its events, so the event that finished it is always sent before
+ * `end`.
+ */
+export async function streamJobEvents(
+  deps: JobsDeps,
+  buyerAccountId: string,
+  jobId: string,
+  lastEventId: number,
+  reply: FastifyReply,
+): Promise<void> {
+  const readJob = async (db: Queryable) => {
+    const row = await sql.findBuyerJob(db, buyerAccountId, jobId);
+    if (!row)
+      throw new AppError("JOB_NOT_FOUND", { detail: `No job ${jobId} is visible to this key.` });
+    return row;
+  };
+  let job = await readJob(deps.db);
+  const signal = clientGone(reply);
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-store",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+    "x-request-id": String(reply.request.id),
+  });
+  raw.write("retry: 2000\n\n");
+  const ping = setInterval(() => raw.write(": ping\n\n"), PING_MS);
+  let last = lastEventId;
+  try {
+    for (;;) {
+      const events = await sql.listJobEvents(deps.db, jobId, last, 500);
+      for (const event of events) {
+        raw.write(
+          frame({
+            id: event.event_id,
+            event: event.from_status === event.to_status ? "progress" : "status",
+            data: event,
+          }),
+        );
+        last = event.event_id;
+      }
+      if (events.length === 500) continue;
+      if (isTerminal(job.status)) {
+        raw.write(frame({ event: "end", data: toJob(job) }));
+        break;
+      }
+      if (signal.aborted || deps.feed.closed) break;
+      await deps.feed.waitForChange([topics.job(jobId)], QUIET_MS, signal);
+      if (signal.aborted) break;
+      job = await readJob(deps.db);
+    }
+  } catch (error) {
+    reply.request.log.warn({ err: error }, "event stream ended by an error");
+  } finally {
+    clearInterval(ping);
+    raw.end();
+  }
+}
+
+export type { JobEvent };
