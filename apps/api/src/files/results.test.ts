@@ -258,6 +258,43 @@ describe("checks before the body", () => {
   });
 });
 
+describe("a job canceled while its results upload", () => {
+  it("answers 409 JOB_CANCELED to the completion and keeps none of its files", async () => {
+    const address = env.app.server.listening
+      ? `http://127.0.0.1:${(env.app.server.address() as { port: number }).port}`
+      : await env.app.listen({ port: 0, host: "127.0.0.1" });
+    const jobId = await runningJob();
+    const form = multipart([
+      attempt,
+      file("a.txt", "first file"),
+      file("b.bin", Buffer.alloc(900, 1)),
+    ]);
+    const half = form.body.length - 500;
+    const socket = connect(Number(new URL(address).port), "127.0.0.1");
+    let received = "";
+    socket.on("data", (chunk) => {
+      received += chunk.toString();
+    });
+    await new Promise((resolve) => socket.once("connect", resolve));
+    socket.write(
+      `POST /v1/executor/jobs/${jobId}/complete HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${env.provider.key}\r\nContent-Type: ${form.headers["content-type"]}\r\nContent-Length: ${form.body.length}\r\n\r\n`,
+    );
+    socket.write(form.body.subarray(0, half));
+    // The first file is stored by now; the buyer cancels before the upload ends.
+    for (let i = 0; i < 50 && (await storedFor(jobId)).length === 0; i++) await sleep(20);
+    expect(
+      (await env.call("POST", `/v1/jobs/${jobId}/cancel`, { key: env.buyer.key })).status,
+    ).toBe(200);
+    socket.write(form.body.subarray(half));
+    for (let i = 0; i < 100 && !received.includes("\r\n\r\n{"); i++) await sleep(20);
+    socket.destroy();
+    expect(received.split("\r\n")[0]).toMatch(/ 409 /);
+    expect(received).toContain('"code":"JOB_CANCELED"');
+    expect(await storedFor(jobId)).toEqual([]);
+    expect(await statusOf(jobId)).toBe("canceled");
+  });
+});
+
 describe("download URLs", () => {
   it("refuses tampered tokens (403) and files deleted by retention (404); retention marks them expired", async () => {
     const jobId = await runningJob();
