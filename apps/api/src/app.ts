@@ -33,8 +33,6 @@ export interface AppOptions {
   retentionDays?: number | undefined;
   /** Largest JSON body accepted, in bytes (default 1 MiB). */
   maxJsonBodyBytes?: number;
-  /** How often a long-poll re-reads to catch changes made by other processes (default 1000 ms). */
-  recheckMs?: number;
   /** Pino log level, or false for no logs (tests). */
   logLevel?: string | false;
   /** The process's change feed; one is made when left out. */
@@ -45,7 +43,6 @@ export interface AppOptions {
 
 /** Builds the API: every route of the contract, with problem+json errors. Tests drive it with inject(). */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const feed = options.feed ?? new ChangeFeed({ recheckMs: options.recheckMs ?? 1000 });
   const app = Fastify({
     logger:
       options.logLevel === false
@@ -63,6 +60,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Router errors (malformed percent-encoding in the path) also leave as problem+json.
     frameworkErrors: (error, request, reply) => sendProblem(error, request, reply),
   });
+  // Long-polls wake on the database's job notifications (one LISTEN connection per process).
+  const feed = options.feed ?? new ChangeFeed();
+  await feed.listen(options.db, app.log);
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
@@ -113,7 +113,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook("preClose", async () => {
     stopSweeper();
     stopMaintenance();
-    feed.close();
+    await feed.close();
   });
   return app;
 }

@@ -19,7 +19,9 @@ describe("environment", () => {
       AGNT_LEASE_SECONDS: 60,
       AGNT_SWEEP_INTERVAL_SECONDS: 15,
     });
-    expect(readEnv({ AGNT_SWEEP_INTERVAL_SECONDS: "0.25", AGNT_LEASE_SECONDS: "1.5" })).toMatchObject({
+    expect(
+      readEnv({ AGNT_SWEEP_INTERVAL_SECONDS: "0.25", AGNT_LEASE_SECONDS: "1.5" }),
+    ).toMatchObject({
       AGNT_SWEEP_INTERVAL_SECONDS: 0.25,
       AGNT_LEASE_SECONDS: 1.5,
     });

@@ -29,6 +29,8 @@ interface Ids {
   job_id: string;
   agent_id: string;
   key_id: string;
+  /** A finished job: its event stream ends, so a request to it completes. */
+  finished_job_id: string;
 }
 
 async function freshIds(): Promise<Ids> {
@@ -38,11 +40,20 @@ async function freshIds(): Promise<Ids> {
     body: { role: "buyer", name: "throwaway" },
   });
   expect(key.status).toBe(201);
-  return { job_id: job.job_id, agent_id: env.agentId, key_id: key.body.key_id };
+  const finished = await orderJob(env);
+  await env.call("POST", `/v1/jobs/${finished.job_id}/cancel`, { key: env.buyer.key });
+  return {
+    job_id: job.job_id,
+    agent_id: env.agentId,
+    key_id: key.body.key_id,
+    finished_job_id: finished.job_id,
+  };
 }
 
 function request(id: RouteId, def: RouteDef, ids: Ids) {
-  const url = def.path.replace(/\{([a-z_]+)\}/g, (_, name: keyof Ids) => ids[name]);
+  const url = def.path.replace(/\{([a-z_]+)\}/g, (_, name: keyof Ids) =>
+    id === "getJobEvents" && name === "job_id" ? ids.finished_job_id : ids[name],
+  );
   const makeBody = validBodies[id];
   return { url, body: makeBody ? makeBody(env) : undefined };
 }

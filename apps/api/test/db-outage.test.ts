@@ -45,8 +45,11 @@ describe.runIf(inject("dbKind") === "postgres")(
       await Promise.all(loops);
       await admin.end();
 
-      console.log(`terminated ${terminated} backends; responses by status:`, Object.fromEntries(statuses));
-    expect(terminated).toBeGreaterThan(0);
+      console.log(
+        `terminated ${terminated} backends; responses by status:`,
+        Object.fromEntries(statuses),
+      );
+      expect(terminated).toBeGreaterThan(0);
       expect([...statuses.keys()].filter((status) => status !== 200 && status !== 503)).toEqual([]);
       expect(server.child.exitCode).toBeNull();
       // Recovery: a request succeeds within 5 s of the last termination.

@@ -123,7 +123,6 @@ export function useTestEnv(options: TestEnvOptions = {}): TestEnv {
       db: database.db,
       store,
       logLevel: false,
-      recheckMs: 200,
       maintenanceIntervalMs: 0,
       ...appOptions,
     });

@@ -133,6 +133,36 @@ export const TRANSITIONS: readonly Transition[] = [
   { from: "pending", to: "canceled", actor: "buyer", via: "POST /v1/jobs/{job_id}/cancel" },
   { from: "accepted", to: "canceled", actor: "buyer", via: "POST /v1/jobs/{job_id}/cancel" },
   { from: "running", to: "canceled", actor: "buyer", via: "POST /v1/jobs/{job_id}/cancel" },
+  {
+    from: "accepted",
+    to: "pending",
+    actor: "system",
+    via: "sweeper: lease lapsed, attempts left (attempt + 1)",
+  },
+  {
+    from: "running",
+    to: "pending",
+    actor: "system",
+    via: "sweeper: lease lapsed, attempts left (attempt + 1)",
+  },
+  {
+    from: "accepted",
+    to: "failed",
+    actor: "system",
+    via: "sweeper: run timeout (timed_out) or last lease lapsed (lease_lost)",
+  },
+  {
+    from: "running",
+    to: "failed",
+    actor: "system",
+    via: "sweeper: run timeout (timed_out) or last lease lapsed (lease_lost)",
+  },
+  {
+    from: "pending",
+    to: "failed",
+    actor: "system",
+    via: "sweeper: queue deadline passed (expired)",
+  },
 ];
 
 /** The statuses a transition to `to` by `actor` may start from. */

@@ -46,6 +46,21 @@ export async function openPglite(options: PgliteOptions = {}): Promise<Db & { pg
     async exec(sql) {
       await pglite.exec(sql);
     },
+    // One instance, one session: it hears its own notifications, as they commit.
+    async listen(channel, handlers) {
+      // PGlite sends the name to LISTEN unquoted.
+      if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`invalid channel name ${channel}`);
+      const unlisten = await pglite.listen(channel, (payload) => {
+        try {
+          handlers.onNotify(payload ?? "");
+        } catch (error) {
+          handlers.onError?.(error instanceof Error ? error : new Error(String(error)));
+        }
+      });
+      return async () => {
+        if (!pglite.closed) await unlisten().catch(() => undefined);
+      };
+    },
     close: () => pglite.close(),
   };
 }

@@ -1,15 +1,19 @@
 import pg from "pg";
+import { listenPostgres } from "./pg-listener.ts";
 import type { Db, Tx } from "./types.ts";
 
 export interface PostgresOptions {
   connectionString: string;
   /** Pool size; default 10. */
   max?: number;
-  /** Called when an idle pool connection fails (the pool replaces it). */
+  /**
+   * Called when an idle pool connection fails (the pool replaces it), and when a listening
+   * connection is lost and reconnecting, unless `listen` was given its own `onError`.
+   */
   onError?: (error: Error) => void;
 }
 
-/** A PostgreSQL server through a `pg` pool. */
+/** A PostgreSQL server through a `pg` pool; `listen` uses connections of its own. */
 export function openPostgres(options: PostgresOptions): Db {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
@@ -19,6 +23,8 @@ export function openPostgres(options: PostgresOptions): Db {
   // Without a listener an idle connection's error (server restart, terminated backend)
   // would crash the process; the pool drops the connection and opens a new one on demand.
   pool.on("error", (error) => options.onError?.(error));
+  // Listeners still running when the database is closed are stopped with it.
+  const listeners = new Set<() => Promise<void>>();
 
   const run = async <T>(
     client: pg.Pool | pg.PoolClient,
@@ -56,7 +62,21 @@ export function openPostgres(options: PostgresOptions): Db {
     async exec(sql) {
       await pool.query(sql);
     },
+    async listen(channel, handlers) {
+      const stopListening = await listenPostgres({
+        connectionString: options.connectionString,
+        channel,
+        handlers: { ...handlers, onError: handlers.onError ?? options.onError },
+      });
+      const stop = async () => {
+        listeners.delete(stop);
+        await stopListening();
+      };
+      listeners.add(stop);
+      return stop;
+    },
     async close() {
+      await Promise.all([...listeners].map((stop) => stop()));
       if (!pool.ended) await pool.end();
     },
   };

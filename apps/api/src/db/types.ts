@@ -11,6 +11,19 @@ export interface Tx extends Queryable {
   exec(sql: string): Promise<void>;
 }
 
+/** What a `listen` subscription is told. */
+export interface ListenHandlers {
+  /** A notification on the channel, with its payload (`''` when none), after its transaction committed. */
+  onNotify(payload: string): void;
+  /**
+   * The subscription was lost and is back: notifications sent in between are gone, so
+   * whatever depends on them should look again. Not called for the first connection.
+   */
+  onReconnect?(): void;
+  /** The subscription was lost (it reconnects by itself), or a reconnection attempt failed. */
+  onError?(error: Error): void;
+}
+
 /** A database: a PostgreSQL pool or an in-process PGlite, behind the same interface. */
 export interface Db extends Queryable {
   readonly kind: "postgres" | "pglite";
@@ -18,5 +31,13 @@ export interface Db extends Queryable {
   transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** Runs a script of several statements (migrations). */
   exec(sql: string): Promise<void>;
+  /**
+   * `LISTEN`s on `channel` (a plain lower-case identifier) until the returned function is
+   * called. PostgreSQL: one dedicated connection per call, outside the pool, re-established
+   * with backoff whenever it is lost (`onError`, then `onReconnect` once it listens again).
+   * Resolves after the first attempt, whether or not it succeeded: it never rejects for an
+   * unreachable database, it keeps trying. PGlite: the instance's own notifications.
+   */
+  listen(channel: string, handlers: ListenHandlers): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }

@@ -9,8 +9,7 @@ import {
   type StatusUpdateRequest,
 } from "@agnt/contract";
 import { requireAgent } from "../agents/service.ts";
-import type { Db } from "../db/types.ts";
-import { type ChangeFeed, topics, waitUntil } from "../events/feed.ts";
+import { topics, waitUntil } from "../events/feed.ts";
 import { type FilesDeps, inputFiles } from "../files/service.ts";
 import { AppError } from "../http/problem.ts";
 import { toJob } from "../jobs/model.ts";

@@ -25,7 +25,9 @@ type HandlerResult<R extends RouteDef> = R["response"] extends { stream: true }
   ? unknown
   : z.input<R["response"]["schema"]>;
 
-export type RouteHandler<R extends RouteDef> = (context: RouteContext<R>) => Promise<HandlerResult<R>>;
+export type RouteHandler<R extends RouteDef> = (
+  context: RouteContext<R>,
+) => Promise<HandlerResult<R>>;
 
 declare module "fastify" {
   interface FastifyRequest {

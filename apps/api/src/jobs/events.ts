@@ -35,8 +35,16 @@ export async function streamJobEvents(
       throw new AppError("JOB_NOT_FOUND", { detail: `No job ${jobId} is visible to this key.` });
     return row;
   };
-  let job = await readJob(deps.db);
   const signal = clientGone(reply);
+  // Watching starts before the first read, so a change committed while reading is not missed.
+  const changes = deps.feed.watch([topics.job(jobId)], signal);
+  let job: Awaited<ReturnType<typeof readJob>>;
+  try {
+    job = await readJob(deps.db);
+  } catch (error) {
+    changes.stop();
+    throw error;
+  }
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, {
@@ -68,13 +76,14 @@ export async function streamJobEvents(
         break;
       }
       if (signal.aborted || deps.feed.closed) break;
-      await deps.feed.waitForChange([topics.job(jobId)], QUIET_MS, signal);
+      await changes.next(QUIET_MS);
       if (signal.aborted) break;
       job = await readJob(deps.db);
     }
   } catch (error) {
     reply.request.log.warn({ err: error }, "event stream ended by an error");
   } finally {
+    changes.stop();
     clearInterval(ping);
     raw.end();
   }

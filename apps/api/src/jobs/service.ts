@@ -9,7 +9,7 @@ import {
 } from "@agnt/contract";
 import type { AgentRow } from "../agents/service.ts";
 import { requireAgent } from "../agents/service.ts";
-import type { Db, Queryable } from "../db/types.ts";
+import type { Queryable } from "../db/types.ts";
 import { type ChangeFeed, topics, waitUntil } from "../events/feed.ts";
 import {
   type FilesDeps,

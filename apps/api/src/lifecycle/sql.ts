@@ -188,3 +188,15 @@ export async function failExpired(db: Queryable): Promise<JobRow[]> {
   );
   return rows;
 }
+
+/** The earliest lease expiry, run deadline or queue deadline among open jobs; null when none. */
+export async function nextDeadline(db: Queryable): Promise<Date | null> {
+  const { rows } = await db.query<{ due: Date | null }>(
+    `SELECT least(
+       (SELECT min(lease_expires_at) FROM jobs WHERE status IN ('accepted', 'running')),
+       (SELECT min(run_deadline_at) FROM jobs WHERE status IN ('accepted', 'running') AND run_deadline_at IS NOT NULL),
+       (SELECT min(expires_at) FROM jobs WHERE status = 'pending' AND expires_at IS NOT NULL)
+     ) AS due`,
+  );
+  return rows[0]?.due ?? null;
+}

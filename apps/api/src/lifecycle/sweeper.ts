@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from "fastify";
+import { topics } from "../events/feed.ts";
 import { isDatabaseUnavailable } from "../http/error-handler.ts";
 import type { JobRow } from "../jobs/model.ts";
 import { announce, type LifecycleDeps } from "./service.ts";
@@ -19,46 +20,73 @@ export async function sweep(deps: LifecycleDeps): Promise<JobRow[]> {
   return changed;
 }
 
+/** Longest timer Node accepts; stands for "until something changes". */
+const FOREVER_MS = 2 ** 31 - 1;
+
 /**
- * Runs `sweep` every `intervalMs` (fractions of a second allowed) until stopped. A pass that
- * fails is logged and the next one runs as planned; passes never overlap.
+ * Runs `sweep` until stopped, never more than `intervalMs` after something fell due (so every
+ * deadline is enforced within one interval) and never while nothing can fall due: after each
+ * pass it asks for the next lease expiry or deadline and sleeps until then (at most
+ * `intervalMs`); with no open deadline at all it sleeps until a job changes. An idle system
+ * therefore costs no queries. Passes never overlap; a failed pass is logged and retried after
+ * one interval.
  */
 export function startSweeper(
   deps: LifecycleDeps,
   log: FastifyBaseLogger,
   intervalMs: number,
 ): () => void {
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const pass = async () => {
-    try {
-      const changed = await sweep(deps);
-      if (changed.length > 0) {
-        log.info(
-          {
-            jobs: changed.map((row) => ({
-              job_id: row.job_id,
-              status: row.status,
-              attempt: row.attempt,
-            })),
-          },
-          "sweeper changed jobs",
-        );
+  const stopped = new AbortController();
+  const changes = deps.feed.watch([topics.any], stopped.signal);
+  const run = async () => {
+    while (!stopped.signal.aborted) {
+      let sleepMs = intervalMs;
+      try {
+        const changed = await sweep(deps);
+        if (changed.length > 0) {
+          log.info(
+            {
+              jobs: changed.map((row) => ({
+                job_id: row.job_id,
+                status: row.status,
+                attempt: row.attempt,
+              })),
+            },
+            "sweeper changed jobs",
+          );
+        }
+        const due = await sql.nextDeadline(deps.db);
+        sleepMs =
+          due === null ? FOREVER_MS : Math.max(0, Math.min(due.getTime() - Date.now(), intervalMs));
+      } catch (error) {
+        if (isDatabaseUnavailable(error))
+          log.warn({ err: error }, "sweep skipped: database unavailable");
+        else log.error({ err: error }, "sweep failed");
       }
-    } catch (error) {
-      if (isDatabaseUnavailable(error))
-        log.warn({ err: error }, "sweep skipped: database unavailable");
-      else log.error({ err: error }, "sweep failed");
+      if (sleepMs === FOREVER_MS) {
+        // Nothing can fall due until a job changes: wait for one.
+        await changes.next(FOREVER_MS);
+      } else {
+        await sleep(sleepMs, stopped.signal);
+      }
     }
-    if (!stopped) schedule();
   };
-  const schedule = () => {
-    timer = setTimeout(() => void pass(), intervalMs);
-    timer.unref();
-  };
-  schedule();
+  void run();
   return () => {
-    stopped = true;
-    if (timer) clearTimeout(timer);
+    stopped.abort();
+    changes.stop();
   };
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
 }

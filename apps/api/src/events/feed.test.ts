@@ -1,0 +1,207 @@
+import { describe, expect, it } from "vitest";
+import type { Db, ListenHandlers } from "../db/types.ts";
+import { ChangeFeed, JOB_CHANNEL, type JobChange, topics, waitUntil } from "./feed.ts";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A database whose `listen` hands the test the handlers, so it can play the server. */
+function fakeDb() {
+  const state = { handlers: undefined as ListenHandlers | undefined, channel: "", stopped: 0 };
+  const db = {
+    kind: "pglite",
+    listen: async (channel: string, handlers: ListenHandlers) => {
+      state.channel = channel;
+      state.handlers = handlers;
+      return async () => {
+        state.stopped += 1;
+      };
+    },
+  } as unknown as Db;
+  const notify = (payload: string) => state.handlers?.onNotify(payload);
+  return { db, state, notify };
+}
+
+const change: JobChange = {
+  jobId: "j1",
+  agentId: "a1",
+  providerAccountId: "p1",
+  status: "pending",
+};
+const payload = JSON.stringify({
+  job_id: "j1",
+  agent_id: "a1",
+  provider_account_id: "p1",
+  status: "pending",
+});
+
+/** A long-poll of `names` whose reads are counted; `ready` after `readyAfter` reads. */
+function poll(feed: ChangeFeed, names: string[], waitMs: number, readyAfter = Infinity) {
+  const controller = new AbortController();
+  let reads = 0;
+  const done = waitUntil({
+    feed,
+    topics: names,
+    waitMs,
+    signal: controller.signal,
+    read: async () => ++reads,
+    ready: (n) => n >= readyAfter,
+  });
+  return { done, reads: () => reads, abort: () => controller.abort() };
+}
+
+async function until(predicate: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error("timed out waiting for a condition");
+    await sleep(2);
+  }
+}
+
+describe("ChangeFeed", () => {
+  it("wakes the waiters of the job, its agent and its provider, and no one else", async () => {
+    const feed = new ChangeFeed();
+    const polls = [
+      poll(feed, [topics.job("j1")], 5000),
+      poll(feed, [topics.agent("a1")], 5000),
+      poll(feed, [topics.provider("p1")], 5000),
+      poll(feed, [topics.job("j2"), topics.agent("a2")], 5000),
+    ];
+    await until(() => feed.waiting === 4);
+    feed.publish(change);
+    await until(() => feed.waiting === 4 && polls.slice(0, 3).every((p) => p.reads() === 2));
+    await sleep(20);
+    expect(polls.map((p) => p.reads())).toEqual([2, 2, 2, 1]);
+    await feed.close();
+    await Promise.all(polls.map((p) => p.done));
+    expect(feed.waiting).toBe(0);
+  });
+
+  it("is fed by the database's notifications on agnt_jobs", async () => {
+    const { db, state, notify } = fakeDb();
+    const feed = new ChangeFeed();
+    await feed.listen(db);
+    expect(state.channel).toBe(JOB_CHANNEL);
+    const job = poll(feed, [topics.job("j1")], 5000, 2);
+    const other = poll(feed, [topics.job("j2")], 5000);
+    await until(() => feed.waiting === 2);
+    notify(payload);
+    expect(await job.done).toBe(2);
+    expect(other.reads()).toBe(1);
+    await feed.close();
+    expect(state.stopped).toBe(1);
+    await other.done;
+  });
+
+  it("wakes every waiter once on a reconnection and on a notification it cannot read", async () => {
+    const { db, state, notify } = fakeDb();
+    const feed = new ChangeFeed();
+    await feed.listen(db);
+    const polls = Array.from({ length: 5 }, (_, i) => poll(feed, [topics.job(`j${i}`)], 5000));
+    await until(() => feed.waiting === 5);
+    state.handlers?.onReconnect?.();
+    await until(() => feed.waiting === 5 && polls.every((p) => p.reads() === 2));
+    notify("not json");
+    await until(() => feed.waiting === 5 && polls.every((p) => p.reads() === 3));
+    notify(JSON.stringify({ job_id: 1 }));
+    await until(() => feed.waiting === 5 && polls.every((p) => p.reads() === 4));
+    await feed.close();
+    await Promise.all(polls.map((p) => p.done));
+  });
+
+  it("does not miss a change that commits while a read runs", async () => {
+    const feed = new ChangeFeed();
+    let reads = 0;
+    const started = Date.now();
+    const value = await waitUntil({
+      feed,
+      topics: [topics.job("j1")],
+      waitMs: 5000,
+      signal: new AbortController().signal,
+      read: async () => {
+        reads += 1;
+        // The change lands after the row was read but before the poll waits.
+        if (reads === 1) feed.publish(change);
+        return reads;
+      },
+      ready: (n) => n >= 2,
+    });
+    expect(value).toBe(2);
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it("returns the last value when the time is up, without reading again", async () => {
+    const feed = new ChangeFeed();
+    const started = Date.now();
+    const p = poll(feed, [topics.job("j1")], 200);
+    expect(await p.done).toBe(1);
+    expect(p.reads()).toBe(1);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(190);
+  });
+
+  it("lets an aborted request go without reading again", async () => {
+    const feed = new ChangeFeed();
+    const p = poll(feed, [topics.job("j1")], 5000);
+    await until(() => feed.waiting === 1);
+    p.abort();
+    expect(await p.done).toBe(1);
+    expect(feed.waiting).toBe(0);
+  });
+
+  it("close() wakes every waiter, stops listening, and later waits return at once", async () => {
+    const { db, state } = fakeDb();
+    const feed = new ChangeFeed();
+    await feed.listen(db);
+    const p = poll(feed, [topics.job("j1")], 60_000);
+    await until(() => feed.waiting === 1);
+    await feed.close();
+    expect(await p.done).toBe(1);
+    expect(feed.closed).toBe(true);
+    expect(state.stopped).toBe(1);
+    const started = Date.now();
+    await feed.waitForChange([topics.job("j1")], 60_000);
+    expect(Date.now() - started).toBeLessThan(100);
+    await feed.close();
+    expect(state.stopped).toBe(1);
+  });
+
+  it("watch() keeps a change made before next() is awaited; next() returns at once after close", async () => {
+    const feed = new ChangeFeed();
+    const watch = feed.watch([topics.job("j1")]);
+    feed.publish(change);
+    expect(await watch.next(5000)).toBe(true);
+    expect(await watch.next(10)).toBe(false);
+    await feed.close();
+    const started = Date.now();
+    const late = feed.watch([topics.job("j1")]);
+    await late.next(60_000);
+    expect(Date.now() - started).toBeLessThan(100);
+    watch.stop();
+    late.stop();
+  });
+
+  it("wakes one waiter among 20,000 without touching the others", async () => {
+    const feed = new ChangeFeed();
+    const polls = Array.from({ length: 20_000 }, (_, i) =>
+      poll(feed, [topics.job(`j${i}`), topics.provider("p0")], 60_000),
+    );
+    await until(() => feed.waiting === 20_000);
+    feed.publish({ ...change, jobId: "j7", providerAccountId: "p1" });
+    await until(() => polls[7]?.reads() === 2);
+    expect(polls.filter((p) => p.reads() !== 1)).toHaveLength(1);
+    const started = Date.now();
+    await feed.close();
+    await Promise.all(polls.map((p) => p.done));
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("waitForChange resolves on a change or after maxMs", async () => {
+    const feed = new ChangeFeed();
+    const waiting = feed.waitForChange([topics.agent("a1")], 5000);
+    feed.publish(change);
+    await waiting;
+    const started = Date.now();
+    await feed.waitForChange([topics.agent("a1")], 100);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+    expect(feed.waiting).toBe(0);
+  });
+});
