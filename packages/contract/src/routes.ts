@@ -57,6 +57,16 @@ const FILE_PARTS: MultipartPart = {
     "Repeatable. Each part's file name is the file's relative path (`out/report.md`), kept as is; unsafe names are refused with 422. Size and SHA-256 are computed while streaming.",
 };
 
+/** What an executor's call on a job it holds can be refused with. */
+const HELD_JOB_ERRORS = [
+  "JOB_NOT_FOUND",
+  "INVALID_TRANSITION",
+  "ATTEMPT_MISMATCH",
+  "JOB_CANCELED",
+  "JOB_TIMED_OUT",
+  "LEASE_LOST",
+] as const;
+
 const UPLOAD_ERRORS = [
   "MALFORMED_MULTIPART",
   "FILE_NAME_INVALID",
@@ -255,15 +265,7 @@ export const routes = {
     params: JobIdParams,
     body: StatusUpdateRequest,
     response: { status: 200, schema: Job },
-    errors: [
-      "JOB_NOT_FOUND",
-      "INVALID_TRANSITION",
-      "ATTEMPT_MISMATCH",
-      "JOB_CANCELED",
-      "JOB_TIMED_OUT",
-      "LEASE_LOST",
-      "INVALID_FAILURE_CODE",
-    ],
+    errors: [...HELD_JOB_ERRORS, "INVALID_FAILURE_CODE"],
   }),
   completeJob: route({
     method: "POST",
@@ -286,15 +288,7 @@ export const routes = {
       files: FILE_PARTS,
     },
     response: { status: 200, schema: Job },
-    errors: [
-      "JOB_NOT_FOUND",
-      "INVALID_TRANSITION",
-      "ATTEMPT_MISMATCH",
-      "JOB_CANCELED",
-      "JOB_TIMED_OUT",
-      "LEASE_LOST",
-      ...UPLOAD_ERRORS,
-    ],
+    errors: [...HELD_JOB_ERRORS, ...UPLOAD_ERRORS],
   }),
   heartbeat: route({
     method: "POST",
@@ -308,14 +302,7 @@ export const routes = {
     params: JobIdParams,
     body: HeartbeatRequest,
     response: { status: 200, schema: Job },
-    errors: [
-      "JOB_NOT_FOUND",
-      "INVALID_TRANSITION",
-      "ATTEMPT_MISMATCH",
-      "JOB_CANCELED",
-      "JOB_TIMED_OUT",
-      "LEASE_LOST",
-    ],
+    errors: [...HELD_JOB_ERRORS],
   }),
   getJobInputs: route({
     method: "GET",
