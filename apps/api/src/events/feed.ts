@@ -181,21 +181,6 @@ export class ChangeFeed {
     return new Watch(subscribe, signal, this.#state);
   }
 
-  /**
-   * Resolves when one of the topics is published, `maxMs` passes, the signal aborts, or the
-   * feed closes — whichever comes first. Only changes after the call count: `waitUntil`,
-   * which watches before it reads, is what callers want.
-   */
-  async waitForChange(names: string[], maxMs: number, signal?: AbortSignal): Promise<void> {
-    if (this.#closed || signal?.aborted || maxMs <= 0) return;
-    const watch = this.watch(names, signal);
-    try {
-      await watch.next(maxMs);
-    } finally {
-      watch.stop();
-    }
-  }
-
   /** How many requests are waiting right now. */
   get waiting(): number {
     return this.#waiting;

@@ -9,7 +9,6 @@ import {
 } from "../files/service.ts";
 import { AppError } from "../http/problem.ts";
 import { toJob } from "../jobs/model.ts";
-import { discardQuietly } from "../jobs/order-upload.ts";
 import { checkTransition, type Scope, transition } from "../lifecycle/service.ts";
 import type { ExecutorDeps } from "./service.ts";
 
@@ -65,11 +64,6 @@ export async function completeWithFiles(
           });
         }
       } else {
-        if (part.fieldname !== "files") {
-          throw new AppError("MALFORMED_MULTIPART", {
-            detail: `File parts are named \`files\`, not \`${part.fieldname}\`.`,
-          });
-        }
         if (attempt === undefined) {
           throw new AppError("MALFORMED_MULTIPART", {
             detail: "The `attempt` field must come before the files.",
@@ -90,8 +84,7 @@ export async function completeWithFiles(
     );
     return toJob(row);
   } catch (error) {
-    await discardQuietly(session, context.request);
-    context.reply.header("connection", "close");
+    await session.abandon(context.request, context.reply);
     throw error;
   }
 }

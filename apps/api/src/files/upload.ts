@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { Transform } from "node:stream";
 import type { MultipartFile, MultipartValue } from "@fastify/multipart";
-import type { FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import mime from "mime-types";
 import { AppError } from "../http/problem.ts";
 import type { ObjectStore } from "../storage/types.ts";
@@ -125,8 +125,13 @@ export class UploadSession {
     this.#signal = options.signal;
   }
 
-  /** Streams one file part into the store. */
+  /** Streams one file part (named `files`) into the store. */
   async receive(part: MultipartFile): Promise<void> {
+    if (part.fieldname !== "files") {
+      throw new AppError("MALFORMED_MULTIPART", {
+        detail: `File parts are named \`files\`, not \`${part.fieldname}\`.`,
+      });
+    }
     const name = checkFileName(part.filename);
     if (!name.ok) {
       throw new AppError("FILE_NAME_INVALID", {
@@ -211,6 +216,19 @@ export class UploadSession {
       detail: "The file store did not take the file.",
       cause: error,
     });
+  }
+
+  /**
+   * Gives up on a failed request: deletes what it stored (a failure to do so is logged, not
+   * thrown over the request's own error) and closes the connection rather than read the rest.
+   */
+  async abandon(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    try {
+      await this.discard();
+    } catch (error) {
+      request.log.error({ err: error }, "could not delete the files of a failed upload");
+    }
+    reply.header("connection", "close");
   }
 
   /** Deletes everything this session stored. */

@@ -1,11 +1,9 @@
-import { isTerminal, type JobEvent } from "@agnt/contract";
+import { isTerminal } from "@agnt/contract";
 import type { FastifyReply } from "fastify";
-import type { Queryable } from "../db/types.ts";
 import { topics } from "../events/feed.ts";
 import { clientGone } from "../http/abort.ts";
-import { AppError } from "../http/problem.ts";
-import { toJob } from "./model.ts";
-import type { JobsDeps } from "./service.ts";
+import { type JobRow, toJob } from "./model.ts";
+import { type JobsDeps, requireBuyerJob } from "./service.ts";
 import * as sql from "./sql.ts";
 
 const PING_MS = 15_000;
@@ -29,18 +27,12 @@ export async function streamJobEvents(
   lastEventId: number,
   reply: FastifyReply,
 ): Promise<void> {
-  const readJob = async (db: Queryable) => {
-    const row = await sql.findBuyerJob(db, buyerAccountId, jobId);
-    if (!row)
-      throw new AppError("JOB_NOT_FOUND", { detail: `No job ${jobId} is visible to this key.` });
-    return row;
-  };
   const signal = clientGone(reply);
   // Watching starts before the first read, so a change committed while reading is not missed.
   const changes = deps.feed.watch([topics.job(jobId)], signal);
-  let job: Awaited<ReturnType<typeof readJob>>;
+  let job: JobRow;
   try {
-    job = await readJob(deps.db);
+    job = await requireBuyerJob(deps.db, buyerAccountId, jobId);
   } catch (error) {
     changes.stop();
     throw error;
@@ -78,7 +70,7 @@ export async function streamJobEvents(
       if (signal.aborted || deps.feed.closed) break;
       await changes.next(QUIET_MS);
       if (signal.aborted) break;
-      job = await readJob(deps.db);
+      job = await requireBuyerJob(deps.db, buyerAccountId, jobId);
     }
   } catch (error) {
     reply.request.log.warn({ err: error }, "event stream ended by an error");
@@ -88,5 +80,3 @@ export async function streamJobEvents(
     raw.end();
   }
 }
-
-export type { JobEvent };

@@ -40,11 +40,6 @@ export async function orderWithFiles(
         }
         order = await prepareOrder(deps, parseJobPart(part.value));
       } else {
-        if (part.fieldname !== "files") {
-          throw new AppError("MALFORMED_MULTIPART", {
-            detail: `File parts are named \`files\`, not \`${part.fieldname}\`.`,
-          });
-        }
         if (!order) {
           throw new AppError("MALFORMED_MULTIPART", {
             detail: "The `job` part must come before the files.",
@@ -66,9 +61,7 @@ export async function orderWithFiles(
     if (placed.replayed) await session.discard();
     return placed;
   } catch (error) {
-    await discardQuietly(session, context.request);
-    // The rest of the upload is not wanted: close the connection rather than read it.
-    context.reply.header("connection", "close");
+    await session.abandon(context.request, context.reply);
     throw error;
   }
 }
@@ -92,16 +85,4 @@ function parseJobPart(value: unknown): CreateJobRequest {
     });
   }
   return parsed.data;
-}
-
-/** Removes a failed upload's files; a failure to do so is logged, not thrown over the real error. */
-export async function discardQuietly(
-  session: UploadSession,
-  request: FastifyRequest,
-): Promise<void> {
-  try {
-    await session.discard();
-  } catch (error) {
-    request.log.error({ err: error }, "could not delete the files of a failed upload");
-  }
 }

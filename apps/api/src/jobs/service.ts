@@ -159,7 +159,8 @@ function announce(feed: ChangeFeed, row: JobRow): void {
   });
 }
 
-async function requireBuyerJob(
+/** One of the buyer's jobs, or JOB_NOT_FOUND (another buyer's job looks exactly the same). */
+export async function requireBuyerJob(
   db: Queryable,
   buyerAccountId: string,
   jobId: string,
