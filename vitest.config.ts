@@ -36,6 +36,15 @@ export default defineConfig({
           include: ["packages/*/src/**/*.test.ts", "scripts/**/*.test.ts"],
         },
       },
+      // Short smoke runs of the benchmarks: they must finish and produce their numbers.
+      {
+        test: {
+          ...common,
+          name: "bench",
+          include: ["bench/**/*.test.ts"],
+          testTimeout: 300_000,
+        },
+      },
       ...databases.map((dbKind) => ({
         test: {
           ...common,
