@@ -6,9 +6,11 @@ const apiTests = ["apps/api/src/**/*.test.ts", "apps/api/test/**/*.test.ts"];
 const databaseAgnostic = [
   "apps/api/src/env.test.ts",
   "apps/api/src/files/names.test.ts",
-  "apps/api/src/files/part-counter.test.ts",
+  "apps/api/src/files/mime.test.ts",
+  "apps/api/src/http/part-counter.test.ts",
   "apps/api/src/files/s3-uploads.test.ts",
   "apps/api/src/storage/**",
+  "apps/api/test/early-refusal.test.ts",
   "apps/api/test/memory.test.ts",
   "apps/api/test/unavailable.test.ts",
 ];

@@ -4,11 +4,13 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { adminRoutes } from "./accounts/routes.ts";
 import { agentRoutes } from "./agents/routes.ts";
 import type { Db } from "./db/types.ts";
+import { DEFAULTS } from "./defaults.ts";
 import { ChangeFeed } from "./events/feed.ts";
 import { ExecutorInstances } from "./executor/instances.ts";
 import { executorRoutes } from "./executor/routes.ts";
 import { fileRoutes } from "./files/routes.ts";
-import type { UploadLimits } from "./files/service.ts";
+import type { UploadLimits } from "./files/upload.ts";
+import { type DrainLimits, installBodyDrain } from "./http/drain.ts";
 import { installErrorHandling, sendProblem } from "./http/error-handler.ts";
 import { ParamsValidator } from "./jobs/params.ts";
 import { jobRoutes } from "./jobs/routes.ts";
@@ -21,17 +23,17 @@ export interface AppOptions {
   db: Db;
   /** Where input and result files live. */
   store: ObjectStore;
-  /** Upload limits (defaults: 1 GiB per file, 100 files, 5 GiB per job). */
+  /** Upload limits (defaults in defaults.ts: 1 GiB per file, 100 files, 5 GiB per job). */
   uploads?: Partial<Omit<UploadLimits, "maxFieldBytes">>;
-  /** Lifetime of download URLs in seconds (default 300). */
+  /** Lifetime of download URLs in seconds (DEFAULTS.downloadUrlTtlSeconds). */
   downloadUrlTtlSeconds?: number;
-  /** Length of executor leases in seconds (default 60; fractions allowed). */
+  /** Length of executor leases in seconds (DEFAULTS.leaseSeconds; fractions allowed). */
   leaseSeconds?: number;
   /** How often this process sweeps lapsed leases and deadlines, in ms; 0 (the default here) turns it off. */
   sweepIntervalMs?: number;
   /** Delete stored files after this many days (default: keep forever). */
   retentionDays?: number | undefined;
-  /** Largest JSON body accepted, in bytes (default 1 MiB). */
+  /** Largest JSON body accepted, in bytes (DEFAULTS.maxJsonBodyBytes). */
   maxJsonBodyBytes?: number;
   /** Pino log level, or false for no logs (tests). */
   logLevel?: string | false;
@@ -39,6 +41,8 @@ export interface AppOptions {
   feed?: ChangeFeed;
   /** Housekeeping interval in ms (default 10 minutes); 0 turns it off. */
   maintenanceIntervalMs?: number;
+  /** How much of a refused request's unread body is discarded before closing (http/drain.ts). */
+  drain?: DrainLimits;
 }
 
 /** Builds the API: every route of the contract, with problem+json errors. Tests drive it with inject(). */
@@ -51,7 +55,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
             level: options.logLevel ?? "info",
             redact: ["req.headers.authorization", 'req.headers["x-api-key"]'],
           },
-    bodyLimit: options.maxJsonBodyBytes ?? 1024 * 1024,
+    bodyLimit: options.maxJsonBodyBytes ?? DEFAULTS.maxJsonBodyBytes,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     forceCloseConnections: true,
@@ -72,31 +76,38 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // job and its state were checked; each route sets its own limits (files/upload.ts).
   await app.register(multipart, { preservePath: true, limits: { fields: 20, fieldSize: 1024 } });
   installErrorHandling(app);
+  // A refusal sent before the body was read still reaches the client (no connection reset).
+  installBodyDrain(app, options.drain);
 
   const limits: UploadLimits = {
-    maxFileBytes: options.uploads?.maxFileBytes ?? 1024 ** 3,
-    maxFiles: options.uploads?.maxFiles ?? 100,
-    maxTotalBytes: options.uploads?.maxTotalBytes ?? 5 * 1024 ** 3,
-    maxFieldBytes: options.maxJsonBodyBytes ?? 1024 * 1024,
+    maxFileBytes: options.uploads?.maxFileBytes ?? DEFAULTS.maxUploadFileBytes,
+    maxFiles: options.uploads?.maxFiles ?? DEFAULTS.maxUploadFiles,
+    maxTotalBytes: options.uploads?.maxTotalBytes ?? DEFAULTS.maxUploadJobBytes,
+    maxFieldBytes: options.maxJsonBodyBytes ?? DEFAULTS.maxJsonBodyBytes,
   };
-  const files = { store: options.store, urlTtlSeconds: options.downloadUrlTtlSeconds ?? 300 };
+  const files = {
+    store: options.store,
+    urlTtlSeconds: options.downloadUrlTtlSeconds ?? DEFAULTS.downloadUrlTtlSeconds,
+    limits,
+    log: app.log,
+  };
   const deps = {
     db: options.db,
     feed,
     params: new ParamsValidator(),
     files,
     store: options.store,
-    leaseSeconds: options.leaseSeconds ?? 60,
+    leaseSeconds: options.leaseSeconds ?? DEFAULTS.leaseSeconds,
     instances: new ExecutorInstances(options.db),
   };
   await systemRoutes(app, deps);
   agentRoutes(app, deps);
-  jobRoutes(app, deps, limits);
-  executorRoutes(app, deps, limits);
+  jobRoutes(app, deps);
+  executorRoutes(app, deps);
   fileRoutes(app, deps);
   adminRoutes(app, deps);
 
-  const maintenanceMs = options.maintenanceIntervalMs ?? 10 * 60 * 1000;
+  const maintenanceMs = options.maintenanceIntervalMs ?? DEFAULTS.maintenanceIntervalSeconds * 1000;
   const stopMaintenance =
     maintenanceMs > 0
       ? startMaintenance(

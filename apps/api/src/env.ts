@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { z } from "zod";
+import { DEFAULTS } from "./defaults.ts";
 
 const int = (min: number, max: number, fallback: number) =>
   z
@@ -43,10 +44,10 @@ const EnvSchema = z.object({
   PORT: int(0, 65_535, 8000),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   AGNT_DB_POOL_SIZE: int(1, 1000, 10),
-  AGNT_MAX_JSON_BODY_BYTES: int(1024, 64 * 1024 * 1024, 1024 * 1024),
-  AGNT_MAINTENANCE_INTERVAL_SECONDS: int(1, 86_400, 600),
-  AGNT_LEASE_SECONDS: seconds(0.1, 86_400, 60),
-  AGNT_SWEEP_INTERVAL_SECONDS: seconds(0.05, 3_600, 15),
+  AGNT_MAX_JSON_BODY_BYTES: int(1024, 64 * 1024 * 1024, DEFAULTS.maxJsonBodyBytes),
+  AGNT_MAINTENANCE_INTERVAL_SECONDS: int(1, 86_400, DEFAULTS.maintenanceIntervalSeconds),
+  AGNT_LEASE_SECONDS: seconds(0.1, 86_400, DEFAULTS.leaseSeconds),
+  AGNT_SWEEP_INTERVAL_SECONDS: seconds(0.05, 3_600, DEFAULTS.sweepIntervalSeconds),
   // File storage: S3 when AGNT_S3_BUCKET is set, else a directory under AGNT_DATA_DIR.
   AGNT_S3_ENDPOINT: z.url().optional(),
   AGNT_S3_PUBLIC_ENDPOINT: z.url().optional(),
@@ -60,16 +61,16 @@ const EnvSchema = z.object({
   AGNT_PUBLIC_URL: z.url().optional(),
   /** HMAC secret of local download URLs. Default: generated once into AGNT_DATA_DIR. */
   AGNT_FILE_URL_SECRET: z.string().min(32, "must be at least 32 characters").optional(),
-  AGNT_DOWNLOAD_URL_TTL_SECONDS: int(1, 7 * 24 * 3600, 300),
+  AGNT_DOWNLOAD_URL_TTL_SECONDS: int(1, 7 * 24 * 3600, DEFAULTS.downloadUrlTtlSeconds),
   AGNT_RESULT_RETENTION_DAYS: z
     .string()
     .regex(/^\d+$/, "must be a whole number of days")
     .transform(Number)
     .pipe(z.int().min(1).max(36_500))
     .optional(),
-  AGNT_MAX_UPLOAD_FILE_BYTES: bytes(1024 ** 3),
-  AGNT_MAX_UPLOAD_FILES: int(1, 10_000, 100),
-  AGNT_MAX_UPLOAD_JOB_BYTES: bytes(5 * 1024 ** 3),
+  AGNT_MAX_UPLOAD_FILE_BYTES: bytes(DEFAULTS.maxUploadFileBytes),
+  AGNT_MAX_UPLOAD_FILES: int(1, 10_000, DEFAULTS.maxUploadFiles),
+  AGNT_MAX_UPLOAD_JOB_BYTES: bytes(DEFAULTS.maxUploadJobBytes),
 });
 
 export type Env = Omit<z.infer<typeof EnvSchema>, "AGNT_DATA_DIR"> & {

@@ -1,8 +1,8 @@
-import type { FastifyBaseLogger } from "fastify";
+import { isDatabaseUnavailable } from "./db/errors.ts";
 import type { Db } from "./db/types.ts";
 import { expireOldFiles } from "./files/service.ts";
-import { isDatabaseUnavailable } from "./http/error-handler.ts";
 import { forgetExpiredIdempotencyKeys } from "./jobs/service.ts";
+import type { Log } from "./log.ts";
 import type { ObjectStore } from "./storage/types.ts";
 
 /**
@@ -12,7 +12,7 @@ import type { ObjectStore } from "./storage/types.ts";
  */
 export function startMaintenance(
   deps: { db: Db; store: ObjectStore; retentionDays?: number | undefined },
-  log: FastifyBaseLogger,
+  log: Log,
   intervalMs: number,
 ): () => void {
   const pass = async () => {

@@ -19,8 +19,9 @@ export type JobStatus = (typeof JOB_STATUSES)[number];
 export const TERMINAL_STATUSES = ["completed", "failed", "rejected", "canceled"] as const;
 export type TerminalStatus = (typeof TERMINAL_STATUSES)[number];
 
-/** Statuses during which an executor holds the job (and, later, a lease on it). */
+/** Statuses during which an executor holds the job under a lease; heartbeats renew it. */
 export const ACTIVE_STATUSES = ["accepted", "running"] as const;
+export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
 
 /** True when the job will never change again. */
 export function isTerminal(status: JobStatus): status is TerminalStatus {
@@ -175,4 +176,9 @@ export function allowedFrom(to: JobStatus, actor: Actor): JobStatus[] {
 /** True when the table allows `from → to` by `actor`. */
 export function canTransition(from: JobStatus, to: JobStatus, actor: Actor): boolean {
   return TRANSITIONS.some((t) => t.from === from && t.to === to && t.actor === actor);
+}
+
+/** Statuses in which an executor reports progress: the table's `x → x` executor transitions. */
+export function progressFrom(): JobStatus[] {
+  return TRANSITIONS.filter((t) => t.from === t.to && t.actor === "executor").map((t) => t.to);
 }

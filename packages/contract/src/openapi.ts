@@ -81,6 +81,8 @@ function requestBody(def: RouteDef): JsonSchema | undefined {
   if (def.multipart) {
     const properties: Record<string, JsonSchema> = {};
     const encoding: Record<string, JsonSchema> = {};
+    const bodyJson = toJson(def.body, "input");
+    const fieldsJson = (bodyJson.properties ?? {}) as Record<string, JsonSchema>;
     for (const [name, part] of Object.entries(def.multipart)) {
       if (part.kind === "files") {
         properties[name] = {
@@ -88,11 +90,11 @@ function requestBody(def: RouteDef): JsonSchema | undefined {
           items: { type: "string", format: "binary" },
           description: part.description,
         };
-      } else if (part.kind === "json") {
-        properties[name] = { ...toJson(def.body, "input"), description: part.description };
+      } else if (part.kind === "body") {
+        properties[name] = { ...bodyJson, description: part.description };
         encoding[name] = { contentType: "application/json" };
       } else {
-        properties[name] = { type: "integer", minimum: 1, description: part.description };
+        properties[name] = { ...fieldsJson[name], description: part.description };
       }
     }
     const required = Object.entries(def.multipart)
@@ -109,17 +111,28 @@ function requestBody(def: RouteDef): JsonSchema | undefined {
 function responses(def: RouteDef): JsonSchema {
   const out: JsonSchema = {};
   const id = schemaId(def.response.schema);
+  const events = def.response.events;
   out[String(def.response.status)] = {
-    description: def.response.stream
-      ? "A Server-Sent Events stream; each event's data is this schema."
+    description: events
+      ? `A Server-Sent Events stream. Events: ${Object.entries(events)
+          .map(([name, schema]) => `\`${name}\` (data: ${schemaId(schema) ?? "JSON"})`)
+          .join(", ")}.`
       : def.response.status === 201
         ? "Created"
         : "OK",
     content: def.response.binary
       ? { "application/octet-stream": { schema: { type: "string", format: "binary" } } }
-      : def.response.stream
+      : events
         ? {
-            "text/event-stream": { schema: { $ref: componentRef(id as string) } },
+            "text/event-stream": {
+              schema: { $ref: componentRef(id as string) },
+              "x-agnt-events": Object.fromEntries(
+                Object.entries(events).map(([name, schema]) => [
+                  name,
+                  { $ref: componentRef(schemaId(schema) as string) },
+                ]),
+              ),
+            },
           }
         : {
             "application/json": {

@@ -38,14 +38,20 @@ import {
   JobIdParams,
   JobList,
   JobResult,
+  JobStreamEvents,
   ListJobsQuery,
 } from "./schemas/jobs.ts";
 
 export type HttpMethod = "GET" | "POST";
 
-/** One part of a multipart/form-data body. */
+/**
+ * One part of a multipart/form-data body. `body`: the route's whole JSON body as one part.
+ * `field`: the body field of the same name, as text (`attempt=2`). `files`: repeatable file
+ * parts. Body and field parts come before the files; either may also be sent as a file part
+ * (`curl -F 'job=@job.json;type=application/json'`, `FormData.append("job", blob)`).
+ */
 export interface MultipartPart {
-  kind: "json" | "integer" | "files";
+  kind: "body" | "field" | "files";
   required: boolean;
   description: string;
 }
@@ -97,10 +103,15 @@ export interface RouteDef {
   /** The body may be left out entirely (it then parses as `{}`). */
   bodyOptional?: boolean;
   /**
-   * `binary`: the body is the file itself, not JSON. `stream`: a Server-Sent Events stream whose
-   * events' data follow `schema`.
+   * `binary`: the body is the file itself, not JSON. `events`: the body is a Server-Sent Events
+   * stream; each event name maps to the schema of its data (`schema` is the main one).
    */
-  response: { status: 200 | 201; schema: z.ZodType; binary?: boolean; stream?: boolean };
+  response: {
+    status: 200 | 201;
+    schema: z.ZodType;
+    binary?: boolean;
+    events?: Record<string, z.ZodType>;
+  };
   /** Errors specific to this route; see `routeErrors` for the full list. */
   errors: readonly ErrorCode[];
 }
@@ -171,7 +182,7 @@ export const routes = {
     body: CreateJobRequest,
     multipart: {
       job: {
-        kind: "json",
+        kind: "body",
         required: true,
         description: "The JSON body (CreateJobRequest). Comes first.",
       },
@@ -229,7 +240,7 @@ export const routes = {
     auth: "buyer",
     params: JobIdParams,
     headers: JobEventsHeaders,
-    response: { status: 200, schema: JobEvent, stream: true },
+    response: { status: 200, schema: JobEvent, events: JobStreamEvents },
     errors: ["JOB_NOT_FOUND"],
   }),
   getJobResult: route({
@@ -258,7 +269,7 @@ export const routes = {
     path: "/v1/executor/jobs/{job_id}/status",
     summary: "Accept, reject, start, report progress on, or fail a job.",
     description:
-      "Transitions: pending→accepted|rejected, accepted→running, running→running (progress), accepted|running→failed. Of concurrent accepts exactly one wins; the others get 409. The accept response carries the job's `attempt`, which every later call must send.",
+      "Transitions: pending→accepted|rejected, accepted→running, running→running (progress), accepted|running→failed. Of concurrent accepts exactly one wins; the others get 409. The accept response carries the job's `attempt`; send it with every later call so that a call from an attempt whose lease lapsed is refused (without it a call applies to the current attempt).",
     tag: "executor",
     auth: "provider",
     headers: ExecutorHeaders,
@@ -272,18 +283,19 @@ export const routes = {
     path: "/v1/executor/jobs/{job_id}/complete",
     summary: "Complete a running job.",
     description:
-      "JSON `{attempt}` completes without files. With result files: multipart/form-data with an `attempt` field, then `files` parts. The key, ownership, status and (when `?attempt=` is given) the attempt are checked before any byte of the body is read; a refused or failed upload leaves nothing stored and the job unchanged, so it can be retried.",
+      "JSON `{attempt}` (or no body) completes without files. With result files: multipart/form-data with an optional `attempt` field, then `files` parts. The key, ownership, status and (when `?attempt=` is given) the attempt are checked before any byte of the body is read; a refused or failed upload leaves nothing stored and the job unchanged, so it can be retried. Without an attempt (query or field) the completion applies to the current attempt, unfenced.",
     tag: "executor",
     auth: "provider",
     headers: ExecutorHeaders,
     params: JobIdParams,
     query: CompleteJobQuery,
     body: CompleteJobRequest,
+    bodyOptional: true,
     multipart: {
       attempt: {
-        kind: "integer",
-        required: true,
-        description: "The job's current attempt. Comes before the files.",
+        kind: "field",
+        required: false,
+        description: "The job's attempt. Comes before the files.",
       },
       files: FILE_PARTS,
     },
@@ -301,6 +313,7 @@ export const routes = {
     headers: ExecutorHeaders,
     params: JobIdParams,
     body: HeartbeatRequest,
+    bodyOptional: true,
     response: { status: 200, schema: Job },
     errors: [...HELD_JOB_ERRORS],
   }),

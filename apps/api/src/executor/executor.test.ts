@@ -202,14 +202,22 @@ describe("attempt fencing", () => {
     expect(await jobSnapshot(env, jobId)).toEqual(before);
   });
 
-  it.each(["running", "failed"])("needs attempt with status %s", async (status) => {
-    const jobId = await acceptedJob();
-    const before = await jobSnapshot(env, jobId);
-    const res = await setStatus(env, jobId, { status });
-    expectProblem(res, "VALIDATION_FAILED");
-    expect(res.body.errors.map((e: { field: string }) => e.field)).toContain("attempt");
-    expect(await jobSnapshot(env, jobId)).toEqual(before);
-  });
+  it.each(["running", "failed"])(
+    "without attempt, applies %s to the current attempt",
+    async (status) => {
+      const jobId = await acceptedJob();
+      // The job is at attempt 2 after a lapsed lease: an unfenced call acts on attempt 2.
+      await env.database.db.query(
+        "UPDATE jobs SET attempt = 2, changed_by = 'system' WHERE job_id = $1",
+        [jobId],
+      );
+      const res = await setStatus(env, jobId, { status });
+      expect(res.status, res.text).toBe(200);
+      expect(res.body).toMatchObject({ status, attempt: 2 });
+      const stale = await setStatus(env, jobId, { status: "failed", attempt: 1 });
+      expectProblem(stale, "ATTEMPT_MISMATCH");
+    },
+  );
 
   it("refuses to complete with a stale attempt", async () => {
     const jobId = await runningJob();
@@ -331,14 +339,53 @@ describe("complete", () => {
     expect(res.body.status).toBe("completed");
   });
 
-  it("refuses a multipart body with an unknown field, or without attempt", async () => {
+  it("refuses a multipart body with an unknown part, a repeated attempt or a late attempt", async () => {
     const jobId = await runningJob();
     const before = await jobSnapshot(env, jobId);
-    const unknown = multipart([{ name: "note", value: "done" }]);
-    expectProblem(await complete(jobId, unknown.body, unknown.headers), "MALFORMED_MULTIPART");
-    const empty = multipart([]);
-    expectProblem(await complete(jobId, empty.body, empty.headers), "VALIDATION_FAILED");
+    const bodies = [
+      multipart([{ name: "note", value: "done" }]),
+      multipart([
+        { name: "attempt", value: "1" },
+        { name: "attempt", value: "1" },
+      ]),
+      multipart([
+        { name: "files", value: "x", filename: "a.txt" },
+        { name: "attempt", value: "1" },
+      ]),
+    ];
+    for (const { body, headers } of bodies) {
+      expectProblem(await complete(jobId, body, headers), "MALFORMED_MULTIPART");
+    }
     expect(await jobSnapshot(env, jobId)).toEqual(before);
+  });
+
+  it("refuses an attempt field that is not a whole number from 1 to 1000", async () => {
+    const jobId = await runningJob();
+    const before = await jobSnapshot(env, jobId);
+    for (const value of ["0", "1001", "abc", "1.5", "999999999999"]) {
+      const { body, headers } = multipart([{ name: "attempt", value }]);
+      const res = await complete(jobId, body, headers);
+      expectProblem(res, "VALIDATION_FAILED");
+      expect(res.body.errors[0]).toMatchObject({ in: "body", field: "attempt" });
+    }
+    expect(await jobSnapshot(env, jobId)).toEqual(before);
+  });
+
+  it("completes without any attempt: no body, {} or a multipart body of files only", async () => {
+    for (const send of [
+      (jobId: string) =>
+        env.call("POST", `/v1/executor/jobs/${jobId}/complete`, { key: env.provider.key }),
+      (jobId: string) => complete(jobId, {}),
+      (jobId: string) => {
+        const files = multipart([{ name: "files", value: "# Done", filename: "summary.md" }]);
+        return complete(jobId, files.body, files.headers);
+      },
+    ]) {
+      const jobId = await runningJob();
+      const res = await send(jobId);
+      expect(res.status, res.text).toBe(200);
+      expect(res.body).toMatchObject({ status: "completed", attempt: 1 });
+    }
   });
 
   it("refuses to complete a canceled job", async () => {

@@ -1,5 +1,6 @@
 import type { ExecutorHeaders } from "@agnt/contract";
 import type { Queryable } from "../db/types.ts";
+import { upsertExecutorInstance } from "./sql.ts";
 
 /** How often one process writes an instance's last_seen_at at most (one upsert per window). */
 const WRITE_EVERY_MS = 15_000;
@@ -30,14 +31,11 @@ export class ExecutorInstances {
     if (now - (this.#lastWrite.get(key) ?? 0) < WRITE_EVERY_MS) return;
     this.#lastWrite.set(key, now);
     if (this.#lastWrite.size > 10_000) this.#lastWrite.clear();
-    await this.#db.query(
-      `INSERT INTO executor_instances (provider_account_id, executor_id, agent_id, version)
-       VALUES ($1, $2, $3, $4)
-       ON CONFLICT (provider_account_id, executor_id) DO UPDATE
-         SET agent_id = COALESCE(EXCLUDED.agent_id, executor_instances.agent_id),
-             version = COALESCE(EXCLUDED.version, executor_instances.version),
-             last_seen_at = now()`,
-      [providerAccountId, executorId, agentId ?? null, headers["agnt-executor-version"] ?? null],
-    );
+    await upsertExecutorInstance(this.#db, {
+      providerAccountId,
+      executorId,
+      agentId,
+      version: headers["agnt-executor-version"],
+    });
   }
 }

@@ -1,18 +1,12 @@
 import { type ExecutorHeaders, routes } from "@agnt/contract";
 import type { FastifyInstance } from "fastify";
-import type { UploadLimits } from "../files/service.ts";
 import { clientGone } from "../http/abort.ts";
-import { AppError } from "../http/problem.ts";
 import { registerRoute } from "../http/route.ts";
 import { completeWithFiles } from "./complete-upload.ts";
 import * as executor from "./service.ts";
 
 /** The executor routes (provider key). */
-export function executorRoutes(
-  app: FastifyInstance,
-  deps: executor.ExecutorDeps,
-  limits: UploadLimits,
-): void {
+export function executorRoutes(app: FastifyInstance, deps: executor.ExecutorDeps): void {
   const { db } = deps;
   // Executor instances are recorded with the agent they work for (from the query, or the job).
   const seen = async <T extends { agent_id: string }>(
@@ -50,25 +44,16 @@ export function executorRoutes(
     app,
     db,
     routes.completeJob,
-    async ({ params, query, body, principal, request, reply }) => {
-      if (request.isMultipart()) {
-        return completeWithFiles(deps, limits, {
-          providerAccountId: principal.accountId,
-          jobId: params.job_id,
-          queryAttempt: query.attempt,
-          request,
-          reply,
-          signal: clientGone(reply),
-        });
-      }
-      if (query.attempt !== undefined && query.attempt !== body.attempt) {
-        throw new AppError("VALIDATION_FAILED", {
-          detail: `The body's attempt (${body.attempt}) disagrees with ?attempt=${query.attempt}.`,
-          errors: [{ in: "body", field: "attempt", message: "disagrees with the query" }],
-        });
-      }
-      return executor.completeJob(deps, principal.accountId, params.job_id, body.attempt);
-    },
+    async ({ params, query, body, upload, principal }) =>
+      upload
+        ? completeWithFiles(deps, principal.accountId, params.job_id, query.attempt, upload)
+        : executor.completeJob(
+            deps,
+            principal.accountId,
+            params.job_id,
+            executor.agreedAttempt(query.attempt, body.attempt),
+          ),
+    { uploads: deps.files.limits },
   );
   registerRoute(app, db, routes.getJobInputs, ({ params, principal }) =>
     executor.getInputs(deps, principal.accountId, params.job_id),

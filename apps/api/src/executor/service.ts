@@ -14,9 +14,11 @@ import { type FilesDeps, inputFiles } from "../files/service.ts";
 import { AppError } from "../http/problem.ts";
 import { toJob } from "../jobs/model.ts";
 import {
+  type Change,
   jobState,
   type LifecycleDeps,
   heartbeat as renewLease,
+  type Scope,
   transition,
 } from "../lifecycle/service.ts";
 import type { ExecutorInstances } from "./instances.ts";
@@ -110,25 +112,46 @@ export async function heartbeat(
   return toJob(await renewLease(deps, jobId, providerAccountId, body));
 }
 
-/** Completes a running job of the current attempt. */
+/** The completion of a job by the provider's executor, at `attempt` (unfenced without). */
+export function completion(
+  providerAccountId: string,
+  attempt: number | undefined,
+): Change & { scope: Scope } {
+  return {
+    scope: { kind: "provider", accountId: providerAccountId },
+    to: "completed",
+    actor: "executor",
+    actorAccountId: providerAccountId,
+    attempt,
+  };
+}
+
+/**
+ * The attempt a completion is about: from the query, the body, or both when they agree
+ * (VALIDATION_FAILED when they do not); undefined when neither gives one.
+ */
+export function agreedAttempt(
+  fromQuery: number | undefined,
+  fromBody: number | undefined,
+): number | undefined {
+  if (fromQuery !== undefined && fromBody !== undefined && fromQuery !== fromBody) {
+    throw new AppError("VALIDATION_FAILED", {
+      detail: `The body's attempt (${fromBody}) disagrees with ?attempt=${fromQuery}.`,
+      errors: [{ in: "body", field: "attempt", message: "disagrees with the query" }],
+    });
+  }
+  return fromQuery ?? fromBody;
+}
+
+/** Completes a running job without result files. */
 export async function completeJob(
   deps: ExecutorDeps,
   providerAccountId: string,
   jobId: string,
-  attempt: number,
+  attempt: number | undefined,
 ): Promise<Job> {
-  const row = await transition(
-    deps,
-    jobId,
-    { kind: "provider", accountId: providerAccountId },
-    {
-      to: "completed",
-      attempt,
-      actor: "executor",
-      actorAccountId: providerAccountId,
-    },
-  );
-  return toJob(row);
+  const change = completion(providerAccountId, attempt);
+  return toJob(await transition(deps, jobId, change.scope, change));
 }
 
 /** The input files of a job the provider's executor holds (accepted or running). */

@@ -1,4 +1,5 @@
 import type { JobStatus } from "@agnt/contract";
+import { lit } from "../db/sql-literals.ts";
 import type { Queryable } from "../db/types.ts";
 import { JOB_COLUMNS, type JobRow } from "../jobs/model.ts";
 
@@ -25,10 +26,36 @@ export async function listProviderJobs(
   }
   const { rows } = await db.query<JobRow>(
     `SELECT ${JOB_COLUMNS} FROM jobs
-     WHERE provider_account_id = $1 ${agentClause} AND status = '${filter.status}'
+     WHERE provider_account_id = $1 ${agentClause} AND status = ${lit(filter.status)}
      ORDER BY created_at, job_id
      LIMIT $2`,
     params,
   );
   return rows;
+}
+
+/** Records that an executor instance called: its provider, agent and version, seen now. */
+export async function upsertExecutorInstance(
+  db: Queryable,
+  instance: {
+    providerAccountId: string;
+    executorId: string;
+    agentId?: string | undefined;
+    version?: string | undefined;
+  },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO executor_instances (provider_account_id, executor_id, agent_id, version)
+     VALUES ($1, $2, $3, $4)
+     ON CONFLICT (provider_account_id, executor_id) DO UPDATE
+       SET agent_id = COALESCE(EXCLUDED.agent_id, executor_instances.agent_id),
+           version = COALESCE(EXCLUDED.version, executor_instances.version),
+           last_seen_at = now()`,
+    [
+      instance.providerAccountId,
+      instance.executorId,
+      instance.agentId ?? null,
+      instance.version ?? null,
+    ],
+  );
 }

@@ -1,15 +1,16 @@
 import type { DownloadableFile } from "@agnt/contract";
 import type { Queryable } from "../db/types.ts";
+import type { Log } from "../log.ts";
 import type { ObjectStore } from "../storage/types.ts";
 import * as sql from "./sql.ts";
-
-export type { StoredFile, UploadLimits } from "./upload.ts";
-export { multipartParts, UploadSession } from "./upload.ts";
+import type { StoredFile, UploadLimits } from "./upload.ts";
 
 export interface FilesDeps {
   store: ObjectStore;
   /** Lifetime of download URLs. */
   urlTtlSeconds: number;
+  limits: UploadLimits;
+  log: Log;
 }
 
 /** Manifest rows with freshly minted download URLs (none for expired files). */
@@ -54,8 +55,19 @@ export async function inputFiles(
   return withUrls(deps, await sql.listInputFiles(db, jobId));
 }
 
-export const recordResultFiles = sql.insertResultFiles;
-export const recordInputFiles = sql.insertInputFiles;
+/** Records the result manifest of a job being completed (inside its transaction). */
+export function recordResultFiles(
+  tx: Queryable,
+  jobId: string,
+  files: StoredFile[],
+): Promise<void> {
+  return sql.insertResultFiles(tx, jobId, files);
+}
+
+/** Records the input manifest of a job being created (inside its transaction). */
+export function recordInputFiles(tx: Queryable, jobId: string, files: StoredFile[]): Promise<void> {
+  return sql.insertInputFiles(tx, jobId, files);
+}
 
 /**
  * Retention: deletes stored files older than `days` (results, and inputs of finished jobs)

@@ -1,3 +1,5 @@
+import { TERMINAL_STATUSES } from "@agnt/contract";
+import { litList } from "../db/sql-literals.ts";
 import type { Queryable } from "../db/types.ts";
 import type { StoredFile } from "./upload.ts";
 
@@ -66,7 +68,7 @@ export async function findExpiringFiles(
 ): Promise<FileRow[]> {
   const finishedOnly =
     table === "job_inputs"
-      ? "AND EXISTS (SELECT 1 FROM jobs j WHERE j.job_id = f.job_id AND j.status IN ('completed', 'failed', 'rejected', 'canceled'))"
+      ? `AND EXISTS (SELECT 1 FROM jobs j WHERE j.job_id = f.job_id AND j.status IN (${litList(TERMINAL_STATUSES)}))`
       : "";
   const { rows } = await db.query<FileRow>(
     `SELECT f.job_id, f.path, f.size_bytes::float8 AS size_bytes, f.mime_type, f.sha256,

@@ -1,5 +1,6 @@
 import type { ErrorCode } from "@agnt/contract";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { isDatabaseUnavailable } from "../db/errors.ts";
 import { AppError, problem } from "./problem.ts";
 
 const PROBLEM_CONTENT_TYPE = "application/problem+json; charset=utf-8";
@@ -20,29 +21,6 @@ const FRAMEWORK_CODES: Record<string, ErrorCode> = {
   FST_ERR_BAD_URL: "VALIDATION_FAILED",
   FST_ERR_MAX_PARAM_LENGTH: "VALIDATION_FAILED",
 };
-
-// Connection-level failures of the database: the API answers 503 and recovers by itself.
-const DB_UNAVAILABLE_ERRNO = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EPIPE",
-  "ENOTFOUND",
-]);
-
-/** True when the error means the database cannot be reached right now. */
-export function isDatabaseUnavailable(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === "string") {
-    if (DB_UNAVAILABLE_ERRNO.has(code)) return true;
-    // SQLSTATE class 08 (connection exception), 57P01-57P03 (shutdown, cannot connect now).
-    if (/^08[0-9A-Z]{3}$/.test(code) || /^57P0[1-3]$/.test(code)) return true;
-  }
-  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
-    error.message,
-  );
-}
 
 function classify(error: FastifyError | Error): { code: ErrorCode; detail: string } {
   if (error instanceof AppError) return { code: error.code, detail: error.message };

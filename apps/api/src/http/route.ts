@@ -4,7 +4,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
 import { authenticate, type Principal } from "../accounts/service.ts";
 import type { Db } from "../db/types.ts";
+import type { UploadBody, UploadLimits } from "../files/upload.ts";
+import { clientGone } from "./abort.ts";
 import { extractKey } from "./auth.ts";
+import { contractUpload } from "./multipart.ts";
 import { AppError, zodFieldErrors } from "./problem.ts";
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -14,14 +17,17 @@ export interface RouteContext<R extends RouteDef> {
   params: Out<R["params"]>;
   query: Out<R["query"]>;
   headers: Out<R["headers"]>;
+  /** The JSON body; for a multipart request, read it through `upload` instead. */
   body: Out<R["body"]>;
+  /** A multipart request to a route that takes one (see `RouteDef.multipart`). */
+  upload: R["multipart"] extends object ? UploadBody<Out<R["body"]>> | undefined : undefined;
   principal: R["auth"] extends null ? undefined : Principal;
   request: FastifyRequest;
   reply: FastifyReply;
 }
 
 /** What a handler returns: the response body, except for streams, which the handler writes. */
-type HandlerResult<R extends RouteDef> = R["response"] extends { stream: true }
+type HandlerResult<R extends RouteDef> = R["response"] extends { events: object }
   ? unknown
   : z.input<R["response"]["schema"]>;
 
@@ -35,7 +41,8 @@ declare module "fastify" {
   }
 }
 
-function parsePart<S extends z.ZodType | undefined>(
+/** Parses one part of a request with its contract schema; VALIDATION_FAILED lists every failing field. */
+export function parsePart<S extends z.ZodType | undefined>(
   schema: S,
   value: unknown,
   where: FieldError["in"],
@@ -70,7 +77,11 @@ export function registerRoute<R extends RouteDef>(
   db: Db,
   def: R,
   handler: RouteHandler<R>,
+  options: { uploads?: UploadLimits } = {},
 ): void {
+  const uploads = options.uploads;
+  if (def.multipart && !uploads)
+    throw new Error(`${def.path} takes multipart: give its upload limits`);
   app.route({
     method: def.method,
     url: fastifyPath(def.path),
@@ -98,12 +109,22 @@ export function registerRoute<R extends RouteDef>(
         query: parsePart(def.query, request.query, "query"),
         headers: parsePart(def.headers, request.headers, "header"),
         body: multipart ? undefined : parsePart(def.body, rawBody, "body"),
+        upload:
+          multipart && uploads
+            ? contractUpload(
+                request,
+                def,
+                uploads,
+                (raw) => parsePart(def.body, raw, "body"),
+                clientGone(reply),
+              )
+            : undefined,
         principal: request.principal,
         request,
         reply,
       } as RouteContext<R>;
       const result = await handler(context);
-      if (reply.sent || def.response.binary || def.response.stream) return reply;
+      if (reply.sent || def.response.binary || def.response.events) return reply;
       const output = def.response.schema.safeParse(result);
       if (!output.success) {
         throw new Error(`response of ${def.method} ${def.path} breaks the contract`, {

@@ -1,16 +1,15 @@
-import { isTerminal } from "@agnt/contract";
+import { isTerminal, type JobStreamEventName, jobEventName } from "@agnt/contract";
 import type { FastifyReply } from "fastify";
 import { topics } from "../events/feed.ts";
 import { clientGone } from "../http/abort.ts";
 import { type JobRow, toJob } from "./model.ts";
-import { type JobsDeps, requireBuyerJob } from "./service.ts";
-import * as sql from "./sql.ts";
+import { type JobsDeps, jobEventsAfter, requireBuyerJob } from "./service.ts";
 
 const PING_MS = 15_000;
 /** Longest wait between two reads of a quiet job. */
 const QUIET_MS = 55_000;
 
-function frame(fields: { id?: number; event: string; data: unknown }): string {
+function frame(fields: { id?: number; event: JobStreamEventName; data: unknown }): string {
   return `${fields.id === undefined ? "" : `id: ${fields.id}\n`}event: ${fields.event}\ndata: ${JSON.stringify(fields.data)}\n\n`;
 }
 
@@ -51,12 +50,12 @@ export async function streamJobEvents(
   let last = lastEventId;
   try {
     for (;;) {
-      const events = await sql.listJobEvents(deps.db, jobId, last, 500);
+      const events = await jobEventsAfter(deps.db, jobId, last, 500);
       for (const event of events) {
         raw.write(
           frame({
             id: event.event_id,
-            event: event.from_status === event.to_status ? "progress" : "status",
+            event: jobEventName(event),
             data: event,
           }),
         );

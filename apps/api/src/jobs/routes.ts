@@ -1,6 +1,5 @@
 import { routes } from "@agnt/contract";
 import type { FastifyInstance } from "fastify";
-import type { UploadLimits } from "../files/service.ts";
 import { clientGone } from "../http/abort.ts";
 import { registerRoute } from "../http/route.ts";
 import { streamJobEvents } from "./events.ts";
@@ -8,22 +7,22 @@ import { orderWithFiles } from "./order-upload.ts";
 import * as jobs from "./service.ts";
 
 /** The buyer's job routes. */
-export function jobRoutes(app: FastifyInstance, deps: jobs.JobsDeps, limits: UploadLimits): void {
+export function jobRoutes(app: FastifyInstance, deps: jobs.JobsDeps): void {
   const { db } = deps;
-  registerRoute(app, db, routes.createJob, async ({ body, headers, principal, request, reply }) => {
-    const idempotencyKey = headers["idempotency-key"];
-    const { job, replayed } = request.isMultipart()
-      ? await orderWithFiles(deps, limits, {
-          buyerAccountId: principal.accountId,
-          idempotencyKey,
-          request,
-          reply,
-          signal: clientGone(reply),
-        })
-      : await jobs.createJob(deps, principal.accountId, body, idempotencyKey);
-    if (replayed) reply.header("idempotent-replayed", "true");
-    return job;
-  });
+  registerRoute(
+    app,
+    db,
+    routes.createJob,
+    async ({ body, upload, headers, principal, reply }) => {
+      const idempotencyKey = headers["idempotency-key"];
+      const { job, replayed } = upload
+        ? await orderWithFiles(deps, principal.accountId, idempotencyKey, upload)
+        : await jobs.createJob(deps, principal.accountId, body, idempotencyKey);
+      if (replayed) reply.header("idempotent-replayed", "true");
+      return job;
+    },
+    { uploads: deps.files.limits },
+  );
   registerRoute(app, db, routes.listJobs, ({ query, principal }) =>
     jobs.listJobs(deps, principal.accountId, query),
   );

@@ -3,6 +3,7 @@ import {
   type CreateJobRequest,
   isTerminal,
   type Job,
+  type JobEvent,
   type JobList,
   type JobResult,
   type ListJobsQuery,
@@ -10,15 +11,11 @@ import {
 import type { AgentRow } from "../agents/service.ts";
 import { requireAgent } from "../agents/service.ts";
 import type { Queryable } from "../db/types.ts";
-import { type ChangeFeed, topics, waitUntil } from "../events/feed.ts";
-import {
-  type FilesDeps,
-  recordInputFiles,
-  resultFiles,
-  type StoredFile,
-} from "../files/service.ts";
+import { topics, waitUntil } from "../events/feed.ts";
+import { type FilesDeps, recordInputFiles, resultFiles } from "../files/service.ts";
+import type { StoredFile } from "../files/upload.ts";
 import { AppError } from "../http/problem.ts";
-import { type LifecycleDeps, transition } from "../lifecycle/service.ts";
+import { announce, jobNotFound, type LifecycleDeps, transition } from "../lifecycle/service.ts";
 import { type JobRow, toJob } from "./model.ts";
 import type { ParamsValidator } from "./params.ts";
 import * as sql from "./sql.ts";
@@ -150,15 +147,6 @@ export async function createJob(
   return placeOrder(deps, buyerAccountId, await prepareOrder(deps, request), { idempotencyKey });
 }
 
-function announce(feed: ChangeFeed, row: JobRow): void {
-  feed.publish({
-    jobId: row.job_id,
-    agentId: row.agent_id,
-    providerAccountId: row.provider_account_id,
-    status: row.status,
-  });
-}
-
 /** One of the buyer's jobs, or JOB_NOT_FOUND (another buyer's job looks exactly the same). */
 export async function requireBuyerJob(
   db: Queryable,
@@ -166,8 +154,7 @@ export async function requireBuyerJob(
   jobId: string,
 ): Promise<JobRow> {
   const row = await sql.findBuyerJob(db, buyerAccountId, jobId);
-  if (!row)
-    throw new AppError("JOB_NOT_FOUND", { detail: `No job ${jobId} is visible to this key.` });
+  if (!row) throw jobNotFound(jobId);
   return row;
 }
 
@@ -240,6 +227,16 @@ export async function getResult(
     status: job.status,
     files: await resultFiles(deps.db, deps.files, jobId),
   };
+}
+
+/** Up to `limit` recorded changes of a job after `afterEventId`, oldest first. */
+export function jobEventsAfter(
+  db: Queryable,
+  jobId: string,
+  afterEventId: number,
+  limit: number,
+): Promise<JobEvent[]> {
+  return sql.listJobEvents(db, jobId, afterEventId, limit);
 }
 
 /** Deletes idempotency keys older than 24 hours (they no longer protect anything). */

@@ -1,4 +1,4 @@
-import { allowedFrom, type JobStatus } from "@agnt/contract";
+import { ACTIVE_STATUSES, allowedFrom, type JobStatus, progressFrom } from "@agnt/contract";
 import type { Db, Queryable } from "../db/types.ts";
 import type { ChangeFeed } from "../events/feed.ts";
 import { AppError } from "../http/problem.ts";
@@ -16,15 +16,20 @@ export interface LifecycleDeps {
 
 export type Change = Omit<sql.TransitionChange, "from">;
 
+/** The job is not there for this key: no such job, or one of another buyer or provider. */
+export function jobNotFound(jobId: string): AppError {
+  return new AppError("JOB_NOT_FOUND", { detail: `No job ${jobId} is visible to this key.` });
+}
+
 /** Why a change does not apply to a job in this state (undefined: it applies). */
 function refusal(
   jobId: string,
   state: sql.JobState | undefined,
   change: Pick<Change, "actor" | "attempt" | "to">,
-  from: JobStatus[],
+  from: readonly JobStatus[],
 ): AppError | undefined {
-  if (!state)
-    return new AppError("JOB_NOT_FOUND", { detail: `No job ${jobId} is visible to this key.` });
+  if (!state) return jobNotFound(jobId);
+  const unfencedOrSame = change.attempt === undefined || state.attempt === change.attempt;
   if (change.actor === "executor" && !from.includes(state.status)) {
     // Say why an executor must stop when the buyer or the API ended the job under it.
     if (state.status === "canceled") {
@@ -35,13 +40,13 @@ function refusal(
         detail: `Job ${jobId} ran past its run timeout and failed.`,
       });
     }
-    if (state.failure_code === "lease_lost" && state.attempt === change.attempt) {
+    if (state.failure_code === "lease_lost" && unfencedOrSame) {
       return new AppError("LEASE_LOST", {
         detail: `Job ${jobId}'s lease lapsed on its last attempt; the job failed.`,
       });
     }
   }
-  if (change.attempt !== undefined && state.attempt !== change.attempt) {
+  if (!unfencedOrSame) {
     return new AppError("ATTEMPT_MISMATCH", {
       detail: `Job ${jobId} is at attempt ${state.attempt}, not ${change.attempt}.`,
     });
@@ -54,11 +59,31 @@ function refusal(
   return undefined;
 }
 
-function describe(to: JobStatus, from: JobStatus[]): string {
+function describe(to: JobStatus, from: readonly JobStatus[]): string {
   if (to === "running" && from.includes("running")) {
     return "running (or a progress report) needs the job accepted or running";
   }
   return `${to} is only allowed from ${from.join(" or ")}`;
+}
+
+/**
+ * Why a conditional UPDATE matched nothing: the refusal for the job as it is now or, when the
+ * job changed between the UPDATE and this read, a conflict to fetch and retry.
+ */
+async function explainNoMatch(
+  db: Queryable,
+  jobId: string,
+  scope: sql.Scope,
+  change: Pick<Change, "actor" | "attempt" | "to">,
+  from: readonly JobStatus[],
+): Promise<AppError> {
+  const state = await sql.findJobState(db, jobId, scope);
+  return (
+    refusal(jobId, state, change, from) ??
+    new AppError("INVALID_TRANSITION", {
+      detail: `Job ${jobId} changed concurrently; fetch it and retry.`,
+    })
+  );
 }
 
 /**
@@ -67,7 +92,7 @@ function describe(to: JobStatus, from: JobStatus[]): string {
  * manifest), so both land or neither does. When nothing matched, says why: no such job in
  * scope (404), canceled (409 JOB_CANCELED, to executors), a stale attempt (409
  * ATTEMPT_MISMATCH) or a status the table does not allow (409 INVALID_TRANSITION). Refusals
- * change nothing.
+ * change nothing. Without `attempt` the change applies to whatever attempt is current.
  */
 export async function transition(
   deps: LifecycleDeps,
@@ -87,18 +112,9 @@ export async function transition(
     return row;
   };
   const row = within ? await deps.db.transaction(apply) : await apply(deps.db);
-  if (row) {
-    announce(deps.feed, row);
-    return row;
-  }
-  const state = await sql.findJobState(deps.db, jobId, scope);
-  throw (
-    refusal(jobId, state, change, from) ??
-    // The job changed between the UPDATE and the read: report what it is now.
-    new AppError("INVALID_TRANSITION", {
-      detail: `Job ${jobId} changed concurrently; fetch it and retry.`,
-    })
-  );
+  if (!row) throw await explainNoMatch(deps.db, jobId, scope, change, from);
+  announce(deps.feed, row);
+  return row;
 }
 
 /**
@@ -124,8 +140,7 @@ export async function jobState(
   scope: sql.Scope,
 ): Promise<sql.JobState> {
   const state = await sql.findJobState(db, jobId, scope);
-  if (!state)
-    throw new AppError("JOB_NOT_FOUND", { detail: `No job ${jobId} is visible to this key.` });
+  if (!state) throw jobNotFound(jobId);
   return state;
 }
 
@@ -140,32 +155,33 @@ export function announce(feed: ChangeFeed, row: JobRow): void {
 }
 
 /**
- * Renews the lease on a job the executor holds (a heartbeat), reporting progress when given.
- * Refused like a transition: 404, 409 with the reason the executor must stop, or a stale attempt.
+ * Renews the lease on a job the executor holds (a heartbeat): while it is accepted or running
+ * (`ACTIVE_STATUSES`); with progress, only where the table allows progress (`running →
+ * running`). Refused like a transition: 404, 409 with the reason the executor must stop, or a
+ * stale attempt. Without `attempt` it applies to the current attempt.
  */
 export async function heartbeat(
   deps: LifecycleDeps,
   jobId: string,
   providerAccountId: string,
-  beat: { attempt: number; progress?: number | undefined; message?: string | undefined },
+  beat: {
+    attempt?: number | undefined;
+    progress?: number | undefined;
+    message?: string | undefined;
+  },
 ): Promise<JobRow> {
+  const reporting = beat.progress !== undefined || beat.message !== undefined;
+  const from = reporting ? progressFrom() : [...ACTIVE_STATUSES];
   const row = await sql.renewLease(deps.db, jobId, providerAccountId, {
     ...beat,
+    from,
     leaseSeconds: deps.leaseSeconds,
   });
   if (row) {
-    if (beat.progress !== undefined || beat.message !== undefined) announce(deps.feed, row);
+    if (reporting) announce(deps.feed, row);
     return row;
   }
-  const reporting = beat.progress !== undefined || beat.message !== undefined;
-  const from: JobStatus[] = reporting ? ["running"] : ["accepted", "running"];
   const scope = { kind: "provider" as const, accountId: providerAccountId };
-  const state = await sql.findJobState(deps.db, jobId, scope);
   const change = { actor: "executor" as const, attempt: beat.attempt, to: "running" as const };
-  throw (
-    refusal(jobId, state, change, from) ??
-    new AppError("INVALID_TRANSITION", {
-      detail: `Job ${jobId} changed concurrently; fetch it and retry.`,
-    })
-  );
+  throw await explainNoMatch(deps.db, jobId, scope, change, from);
 }

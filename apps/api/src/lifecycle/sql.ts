@@ -1,4 +1,5 @@
-import type { Actor, FailureCode, JobStatus } from "@agnt/contract";
+import { ACTIVE_STATUSES, type Actor, type FailureCode, type JobStatus } from "@agnt/contract";
+import { lit, litList } from "../db/sql-literals.ts";
 import type { Queryable } from "../db/types.ts";
 import { JOB_COLUMNS, type JobRow } from "../jobs/model.ts";
 
@@ -90,39 +91,39 @@ export interface JobState {
 }
 
 /**
- * Renews the lease of a job the executor holds at this attempt, with optional progress (only
- * while running). Returns the job, or undefined when nothing matched.
+ * Renews the lease of a job the executor holds in one of the `from` statuses (at this attempt,
+ * when given), with optional progress. Returns the job, or undefined when nothing matched.
  */
 export async function renewLease(
   db: Queryable,
   jobId: string,
   providerAccountId: string,
   renewal: {
-    attempt: number;
+    from: JobStatus[];
+    attempt?: number | undefined;
     leaseSeconds: number;
     progress?: number | undefined;
     message?: string | undefined;
   },
 ): Promise<JobRow | undefined> {
-  const reporting = renewal.progress !== undefined || renewal.message !== undefined;
   const { rows } = await db.query<JobRow>(
     `UPDATE jobs
      SET lease_expires_at = now() + make_interval(secs => $4::float8),
          progress = COALESCE($5::int, progress),
          progress_message = COALESCE($6::text, progress_message),
          updated_at = CASE WHEN $5::int IS NULL AND $6::text IS NULL THEN updated_at ELSE now() END,
-         changed_by = 'executor', changed_by_account_id = $2
-     WHERE job_id = $1 AND provider_account_id = $2 AND attempt = $3
+         changed_by = ${lit("executor" satisfies Actor)}, changed_by_account_id = $2
+     WHERE job_id = $1 AND provider_account_id = $2 AND ($3::int IS NULL OR attempt = $3::int)
        AND status = ANY($7::text[])
      RETURNING ${JOB_COLUMNS}`,
     [
       jobId,
       providerAccountId,
-      renewal.attempt,
+      renewal.attempt ?? null,
       renewal.leaseSeconds,
       renewal.progress ?? null,
       renewal.message ?? null,
-      reporting ? ["running"] : ["accepted", "running"],
+      renewal.from,
     ],
   );
   return rows[0];
@@ -141,16 +142,31 @@ export async function findJobState(
   return rows[0];
 }
 
-const SYSTEM_CHANGE = "changed_by = 'system', changed_by_account_id = NULL, updated_at = now()";
+/**
+ * What each sweep does, in the transition table's terms (a test checks that the table allows
+ * every one of these moves for the `system` actor).
+ */
+export const SWEEPS = {
+  /** Run deadline passed: failed/timed_out. */
+  timedOut: { from: ACTIVE_STATUSES, to: ["failed"] },
+  /** Lease lapsed: pending with attempt + 1, or failed/lease_lost after the last attempt. */
+  lapsedLease: { from: ACTIVE_STATUSES, to: ["pending", "failed"] },
+  /** Queue deadline passed: failed/expired. */
+  expired: { from: ["pending"], to: ["failed"] },
+} as const satisfies Record<string, { from: readonly JobStatus[]; to: readonly JobStatus[] }>;
+
+const SYSTEM_CHANGE = `changed_by = ${lit("system" satisfies Actor)}, changed_by_account_id = NULL, updated_at = now()`;
+const status = (value: JobStatus) => lit(value);
+const failure = (value: FailureCode) => lit(value);
 
 /** Fails jobs past their run deadline (`timed_out`). Returns the changed jobs. */
 export async function failTimedOut(db: Queryable): Promise<JobRow[]> {
   const { rows } = await db.query<JobRow>(
     `UPDATE jobs
-     SET status = 'failed', failure_code = 'timed_out', completed_at = now(),
+     SET status = ${status("failed")}, failure_code = ${failure("timed_out")}, completed_at = now(),
          decision_reason = 'The job ran longer than its run timeout of ' || timeout_seconds || ' seconds.',
          lease_expires_at = NULL, run_deadline_at = NULL, ${SYSTEM_CHANGE}
-     WHERE status IN ('accepted', 'running') AND run_deadline_at < now()
+     WHERE status IN (${litList(SWEEPS.timedOut.from)}) AND run_deadline_at < now()
      RETURNING ${JOB_COLUMNS}`,
   );
   return rows;
@@ -163,15 +179,15 @@ export async function failTimedOut(db: Queryable): Promise<JobRow[]> {
 export async function reclaimLapsedLeases(db: Queryable): Promise<JobRow[]> {
   const { rows } = await db.query<JobRow>(
     `UPDATE jobs
-     SET status = CASE WHEN attempt < max_attempts THEN 'pending' ELSE 'failed' END,
+     SET status = CASE WHEN attempt < max_attempts THEN ${status("pending")} ELSE ${status("failed")} END,
          attempt = CASE WHEN attempt < max_attempts THEN attempt + 1 ELSE attempt END,
-         failure_code = CASE WHEN attempt < max_attempts THEN NULL ELSE 'lease_lost' END,
+         failure_code = CASE WHEN attempt < max_attempts THEN NULL ELSE ${failure("lease_lost")} END,
          completed_at = CASE WHEN attempt < max_attempts THEN NULL ELSE now() END,
          decision_reason = CASE WHEN attempt < max_attempts THEN decision_reason
            ELSE 'The executor stopped renewing its lease on the last of ' || max_attempts || ' attempts.' END,
          accepted_at = NULL, started_at = NULL, progress = NULL, progress_message = NULL,
          executor_id = NULL, lease_expires_at = NULL, run_deadline_at = NULL, ${SYSTEM_CHANGE}
-     WHERE status IN ('accepted', 'running') AND lease_expires_at < now()
+     WHERE status IN (${litList(SWEEPS.lapsedLease.from)}) AND lease_expires_at < now()
      RETURNING ${JOB_COLUMNS}`,
   );
   return rows;
@@ -181,9 +197,9 @@ export async function reclaimLapsedLeases(db: Queryable): Promise<JobRow[]> {
 export async function failExpired(db: Queryable): Promise<JobRow[]> {
   const { rows } = await db.query<JobRow>(
     `UPDATE jobs
-     SET status = 'failed', failure_code = 'expired', completed_at = now(),
+     SET status = ${status("failed")}, failure_code = ${failure("expired")}, completed_at = now(),
          decision_reason = 'No executor accepted the job before its queue deadline.', ${SYSTEM_CHANGE}
-     WHERE status = 'pending' AND expires_at < now()
+     WHERE status IN (${litList(SWEEPS.expired.from)}) AND expires_at < now()
      RETURNING ${JOB_COLUMNS}`,
   );
   return rows;
@@ -193,9 +209,11 @@ export async function failExpired(db: Queryable): Promise<JobRow[]> {
 export async function nextDeadline(db: Queryable): Promise<Date | null> {
   const { rows } = await db.query<{ due: Date | null }>(
     `SELECT least(
-       (SELECT min(lease_expires_at) FROM jobs WHERE status IN ('accepted', 'running')),
-       (SELECT min(run_deadline_at) FROM jobs WHERE status IN ('accepted', 'running') AND run_deadline_at IS NOT NULL),
-       (SELECT min(expires_at) FROM jobs WHERE status = 'pending' AND expires_at IS NOT NULL)
+       (SELECT min(lease_expires_at) FROM jobs WHERE status IN (${litList(SWEEPS.lapsedLease.from)})),
+       (SELECT min(run_deadline_at) FROM jobs
+        WHERE status IN (${litList(SWEEPS.timedOut.from)}) AND run_deadline_at IS NOT NULL),
+       (SELECT min(expires_at) FROM jobs
+        WHERE status IN (${litList(SWEEPS.expired.from)}) AND expires_at IS NOT NULL)
      ) AS due`,
   );
   return rows[0]?.due ?? null;

@@ -1,7 +1,7 @@
-import type { FastifyBaseLogger } from "fastify";
+import { isDatabaseUnavailable } from "../db/errors.ts";
 import { topics } from "../events/feed.ts";
-import { isDatabaseUnavailable } from "../http/error-handler.ts";
 import type { JobRow } from "../jobs/model.ts";
+import type { Log } from "../log.ts";
 import { announce, type LifecycleDeps } from "./service.ts";
 import * as sql from "./sql.ts";
 
@@ -31,11 +31,7 @@ const FOREVER_MS = 2 ** 31 - 1;
  * therefore costs no queries. Passes never overlap; a failed pass is logged and retried after
  * one interval.
  */
-export function startSweeper(
-  deps: LifecycleDeps,
-  log: FastifyBaseLogger,
-  intervalMs: number,
-): () => void {
+export function startSweeper(deps: LifecycleDeps, log: Log, intervalMs: number): () => void {
   const stopped = new AbortController();
   const changes = deps.feed.watch([topics.any], stopped.signal);
   const run = async () => {

@@ -24,9 +24,22 @@ export const ExecutorHeaders = z.object({
 });
 export type ExecutorHeaders = z.infer<typeof ExecutorHeaders>;
 
+/**
+ * The job's attempt an executor call is about (fencing). Optional on the wire, so clients written
+ * to the original specification work: a call without it applies to whatever attempt is current
+ * (unfenced). The agnt executor SDK always sends it.
+ */
+export const Attempt = z
+  .int()
+  .min(1)
+  .max(1000)
+  .describe(
+    "The job's attempt this call is about (from the accept response). A call from an older attempt is refused with 409 ATTEMPT_MISMATCH. Optional: without it the call applies to the current attempt, unfenced.",
+  );
+
 export const HeartbeatRequest = z
   .strictObject({
-    attempt: z.int().min(1).max(1000).describe("The job's current attempt."),
+    attempt: Attempt.optional(),
     progress: z.int().min(0).max(100).optional().describe("Percent done; only while running."),
     message: Text(0, 1000).optional().describe("What the executor is doing; only while running."),
   })
@@ -52,8 +65,6 @@ export type ExecutorJobList = z.infer<typeof ExecutorJobList>;
 
 export const EXECUTOR_STATUS_TARGETS = ["accepted", "rejected", "running", "failed"] as const;
 
-const Attempt = z.int().min(1).max(1000);
-
 export const StatusUpdateRequest = z
   .strictObject({
     status: z
@@ -61,9 +72,7 @@ export const StatusUpdateRequest = z
       .describe(
         "`accepted`/`rejected` from pending, `running` from accepted (or again, to report progress), `failed` from accepted or running. Complete with POST …/complete.",
       ),
-    attempt: Attempt.optional().describe(
-      "The job's current attempt. Optional when accepting or rejecting; required otherwise.",
-    ),
+    attempt: Attempt.optional(),
     progress: z.int().min(0).max(100).optional().describe("Percent done; only with `running`."),
     message: Text(0, 1000).optional().describe("What the executor is doing; only with `running`."),
     reason: Text(0, 2000).optional().describe("Why; with `rejected` or `failed`."),
@@ -77,9 +86,6 @@ export const StatusUpdateRequest = z
   .superRefine((body, ctx) => {
     const fail = (path: string, message: string) =>
       ctx.addIssue({ code: "custom", path: [path], message });
-    if ((body.status === "running" || body.status === "failed") && body.attempt === undefined) {
-      fail("attempt", `attempt is required with status ${body.status}`);
-    }
     if (body.status !== "running") {
       if (body.progress !== undefined)
         fail("progress", "progress is only allowed with status running");
@@ -100,7 +106,7 @@ export const CompleteJobQuery = z.strictObject({
   attempt: queryInt(1, 1000)
     .optional()
     .describe(
-      "The job's current attempt. With multipart bodies, giving it here lets the API refuse a stale attempt before reading any byte of the upload; the `attempt` field must then agree.",
+      "The job's attempt. With multipart bodies, giving it here lets the API refuse a stale attempt before reading any byte of the upload; an `attempt` field, if sent too, must agree.",
     ),
 });
 
@@ -116,7 +122,7 @@ export type JobInputs = z.infer<typeof JobInputs>;
 
 export const CompleteJobRequest = z
   .strictObject({
-    attempt: Attempt.describe("The job's current attempt."),
+    attempt: Attempt.optional(),
   })
   .meta({ id: "CompleteJobRequest" });
 export type CompleteJobRequest = z.infer<typeof CompleteJobRequest>;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { FAILURE_CODE_VALUES, JOB_STATUSES } from "../lifecycle.ts";
+import { ACTORS, FAILURE_CODE_VALUES, JOB_STATUSES } from "../lifecycle.ts";
 import {
   InputJsonObject,
   JsonObject,
@@ -179,10 +179,6 @@ export const DownloadableFile = z
   .meta({ id: "DownloadableFile" });
 export type DownloadableFile = z.infer<typeof DownloadableFile>;
 
-/** A result file of a completed job. */
-export const ResultFile = DownloadableFile;
-export type ResultFile = DownloadableFile;
-
 export const JobResult = z
   .object({
     job_id: Uuid,
@@ -200,7 +196,7 @@ export const JobEvent = z
     attempt: z.int(),
     from_status: JobStatusSchema.nullable().describe("Null for the job's creation."),
     to_status: JobStatusSchema,
-    actor: z.enum(["buyer", "executor", "system"]),
+    actor: z.enum(ACTORS),
     progress: z.int().nullable(),
     message: z.string().nullable(),
     reason: z.string().nullable(),
@@ -217,3 +213,19 @@ export const JobEventsHeaders = z.object({
     .optional()
     .describe("Resume after this event (browsers' EventSource sends it when reconnecting)."),
 });
+
+/**
+ * The Server-Sent Events of `GET /v1/jobs/{job_id}/events`, by event name, with the schema of
+ * their data: a `status` event for each change of status, a `progress` event for each progress
+ * report (the status stays), then one `end` event with the finished job, after which the
+ * stream closes.
+ */
+export const JobStreamEvents = { status: JobEvent, progress: JobEvent, end: Job } as const;
+export type JobStreamEventName = keyof typeof JobStreamEvents;
+
+/** The stream event a recorded change is sent as. */
+export function jobEventName(
+  event: Pick<JobEvent, "from_status" | "to_status">,
+): "status" | "progress" {
+  return event.from_status === event.to_status ? "progress" : "status";
+}
