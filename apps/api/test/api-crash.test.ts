@@ -89,5 +89,5 @@ describe("kill -9 of the API process under a stream of orders", () => {
     }
     expect(missing).toEqual([]);
     await kill9(server);
-  }, 180_000);
+  }, 600_000);
 });

@@ -25,7 +25,7 @@ afterAll(() => {
 // Each command starts a process that opens PGlite (seconds on a loaded 2-core machine).
 describe.runIf(inject("dbKind") === "pglite")(
   "agnt-server on the embedded database",
-  { timeout: 120_000 },
+  { timeout: 300_000 },
   () => {
     it("prints help with the commands and the one-process rule", () => {
       const result = run(["help"], {});
@@ -112,7 +112,7 @@ describe.runIf(inject("dbKind") === "pglite")(
 
 describe.runIf(inject("dbKind") === "postgres")(
   "agnt-server on a PostgreSQL server",
-  { timeout: 120_000 },
+  { timeout: 300_000 },
   () => {
     it("starts in production on DATABASE_URL, migrates, and creates no local keys", async () => {
       const database = await createTestDatabase({ empty: true });
@@ -132,6 +132,24 @@ describe.runIf(inject("dbKind") === "postgres")(
           DATABASE_URL: database.url as string,
         });
         expect(created.json).toMatchObject({ role: "admin" });
+      } finally {
+        await database.drop();
+      }
+    });
+
+    it("refuses to start or migrate a database a newer release migrated, saying so", async () => {
+      const database = await createTestDatabase();
+      try {
+        await database.db.query(
+          "INSERT INTO schema_migrations (version, name) VALUES (9000, 'newer_release')",
+        );
+        const env = { DATABASE_URL: database.url as string };
+        for (const command of [["start"], ["migrate"]]) {
+          const result = run(command, env);
+          expect(result.code, result.stderr).toBe(1);
+          expect(result.error.error.message).toContain("9000_newer_release");
+          expect(result.error.error.message).toContain("newer release");
+        }
       } finally {
         await database.drop();
       }

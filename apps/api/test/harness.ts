@@ -10,15 +10,24 @@ import { type AppOptions, buildApp } from "../src/app.ts";
 import { openLocalStore } from "../src/storage/local.ts";
 import type { ObjectStore } from "../src/storage/types.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
+import { localContents, type StoreContents } from "./store-contents.ts";
 
 export interface Caller {
   key: string;
   accountId: string;
 }
 
+/** A store for a test, with a view of what it holds. */
+export interface TestStore {
+  store: ObjectStore;
+  contents: StoreContents;
+}
+
 export interface TestEnv {
   app: FastifyInstance;
   store: ObjectStore;
+  /** What the store holds (tests check that refused uploads leave nothing). */
+  contents: StoreContents;
   database: TestDatabase;
   buyer: Caller;
   buyer2: Caller;
@@ -91,14 +100,14 @@ async function makeCaller(database: TestDatabase, role: Role, name: string): Pro
 
 export interface TestEnvOptions extends Partial<Omit<AppOptions, "db" | "store">> {
   /** The object store (default: a local store in a temporary directory). */
-  store?: () => Promise<ObjectStore>;
+  store?: () => Promise<TestStore>;
 }
 
 /** Base URL of local download URLs in tests; `env.call` accepts such URLs. */
 export const TEST_PUBLIC_URL = "http://agnt.test";
 
 /** A local object store in a fresh temporary directory, removed when the test file ends. */
-export async function tempLocalStore(): Promise<ObjectStore & { root: string }> {
+export async function tempLocalStore(): Promise<TestStore & { root: string }> {
   // The store's root sits inside a private folder, so tests can check nothing lands beside it.
   const dir = mkdtempSync(join(tmpdir(), "agnt-files-"));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -109,7 +118,7 @@ export async function tempLocalStore(): Promise<ObjectStore & { root: string }> 
     secret: "test-secret-test-secret-test-secret",
   });
   await store.ensureReady();
-  return Object.assign(store, { root });
+  return { store, contents: localContents(root), root };
 }
 
 /** A fresh database, an app on it and the usual cast of callers, for the whole test file. */
@@ -118,7 +127,7 @@ export function useTestEnv(options: TestEnvOptions = {}): TestEnv {
   beforeAll(async () => {
     const database = await createTestDatabase();
     const { store: makeStore, ...appOptions } = options;
-    const store = await (makeStore ?? tempLocalStore)();
+    const { store, contents } = await (makeStore ?? tempLocalStore)();
     const app = await buildApp({
       db: database.db,
       store,
@@ -127,6 +136,7 @@ export function useTestEnv(options: TestEnvOptions = {}): TestEnv {
       ...appOptions,
     });
     env.store = store;
+    env.contents = contents;
     env.database = database;
     env.app = app;
     env.buyer = await makeCaller(database, "buyer", "Buyer One");
@@ -173,7 +183,7 @@ export function useTestEnv(options: TestEnvOptions = {}): TestEnv {
         raw: response.rawPayload,
       };
     };
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await env.app?.close();
     await env.database?.drop();

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openS3Store } from "../src/storage/s3.ts";
 import { orderJob, setStatus, type TestEnv, useTestEnv } from "./harness.ts";
 import { type S3Server, s3StoreOptions, startS3rver } from "./s3-servers.ts";
+import { s3Contents } from "./store-contents.ts";
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -95,9 +96,10 @@ describe("memory while a 1 GiB file passes through", () => {
     const env = useTestEnv({
       store: async () => {
         server = await startS3rver();
-        const store = openS3Store(s3StoreOptions(server.endpoint, { partSize: 5 * MiB }));
+        const options = s3StoreOptions(server.endpoint, { partSize: 5 * MiB });
+        const store = openS3Store(options);
         await store.ensureReady();
-        return store;
+        return { store, contents: s3Contents(options) };
       },
     });
     afterAll(async () => server?.stop());

@@ -15,7 +15,7 @@ export function run(args: string[], env: Record<string, string>) {
   const result = spawnSync(process.execPath, [BIN, ...args], {
     env: baseEnv(env),
     encoding: "utf8",
-    timeout: 60_000,
+    timeout: 180_000,
   });
   const parse = (text: string) => {
     try {
@@ -47,7 +47,7 @@ export function startServer(env: Record<string, string>): Promise<Server> {
   });
   let err = "";
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${err}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${err}`)), 180_000);
     child.stderr?.on("data", (chunk: Buffer) => {
       err += chunk.toString();
       const match = /listening on (http:\/\/[^\s]+)/.exec(err);

@@ -2,11 +2,14 @@ import { afterAll, describe, expect, inject, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
 import { run, startServer, stop } from "./server-process.ts";
 
+const WAIT_SECONDS = 30;
+const WAKE_BOUND_MS = 5_000;
+
 describe.runIf(inject("dbKind") === "postgres")("two API processes on one database", () => {
   let database: TestDatabase | undefined;
   afterAll(async () => database?.drop());
 
-  it("a job ordered through one reaches an executor long-polling the other within 100 ms", async () => {
+  it("a job ordered through one wakes an executor long-polling the other at once, not when its wait ends", async () => {
     database = await createTestDatabase({ empty: true });
     const env = { DATABASE_URL: database.url as string };
     const seeded = run(["seed"], env).json as { provider_account_id: string };
@@ -24,7 +27,7 @@ describe.runIf(inject("dbKind") === "postgres")("two API processes on one databa
         ?.agent_id as string;
       const latencies: number[] = [];
       for (let round = 0; round < 6; round++) {
-        const poll = fetch(`${b.url}/v1/executor/jobs?agent_id=${agentId}&wait=20`, {
+        const poll = fetch(`${b.url}/v1/executor/jobs?agent_id=${agentId}&wait=${WAIT_SECONDS}`, {
           headers: { authorization: `Bearer ${provider}` },
         }).then(async (response) => ({
           at: Date.now(),
@@ -55,10 +58,12 @@ describe.runIf(inject("dbKind") === "postgres")("two API processes on one databa
       console.log(
         `job created through A → poll on B answered after (ms): ${latencies.map((ms) => ms.toFixed(1)).join(", ")}`,
       );
-      // The first round warms both processes up (connections, compiled schemas); the rest count.
-      for (const ms of latencies.slice(1)) {
+      // Woken by the notification, the poll answers long before its wait ends (without it, it
+      // would answer empty after WAIT_SECONDS). The bound holds on a slow machine; the precise
+      // pickup latency is measured by bench/throughput.
+      for (const ms of latencies) {
         expect(ms).toBeGreaterThanOrEqual(-5);
-        expect(ms).toBeLessThan(100);
+        expect(ms).toBeLessThan(WAKE_BOUND_MS);
       }
     } finally {
       await Promise.all([stop(a), stop(b)]);

@@ -19,7 +19,7 @@ describe("database unreachable", () => {
     const db = openPostgres({
       connectionString: `postgres://agnt@127.0.0.1:${await closedPort()}/agnt`,
     });
-    app = await buildApp({ db, store: await tempLocalStore(), logLevel: false });
+    app = await buildApp({ db, store: (await tempLocalStore()).store, logLevel: false });
   });
   afterAll(() => app.close());
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/database.ts";
-import { loadMigrations, migrate } from "./migrate.ts";
+import { loadMigrations, migrate, NewerSchemaError } from "./migrate.ts";
 
 describe("database adapter", () => {
   let database: TestDatabase;
@@ -55,6 +55,23 @@ describe("database adapter", () => {
       "SELECT version FROM schema_migrations ORDER BY version",
     );
     expect(rows.map((r) => r.version)).toEqual(loadMigrations().map((m) => m.version));
+  });
+
+  it("refuses a database migrated by a newer release, changing nothing", async () => {
+    const { db } = database;
+    await db.query(
+      "INSERT INTO schema_migrations (version, name) VALUES (9999, 'from_the_future')",
+    );
+    try {
+      await expect(migrate(db)).rejects.toThrow(NewerSchemaError);
+      await expect(migrate(db)).rejects.toThrow(/9999_from_the_future.*knows up to \d{4}/);
+      // Code that knows it (the newer release) migrates as usual.
+      const newer = [...loadMigrations(), { version: 9999, name: "from_the_future", sql: "" }];
+      expect(await migrate(db, newer)).toEqual([]);
+    } finally {
+      await db.query("DELETE FROM schema_migrations WHERE version = 9999");
+    }
+    expect(await migrate(db)).toEqual([]);
   });
 
   it("migrates an empty database from scratch, also from two callers at once", async () => {

@@ -26,11 +26,19 @@ export function loadMigrations(dir = MIGRATIONS_DIR): Migration[] {
 // Any constant works; it only has to be the same for every process that migrates.
 const MIGRATION_LOCK = 7_134_002;
 
+/** The database was migrated by a newer release than this one. */
+export class NewerSchemaError extends Error {
+  override readonly name = "NewerSchemaError";
+}
+
 /**
  * Applies the migrations not applied yet, each in its own transaction, and returns their
  * versions. Safe to run from several processes at once: an advisory lock serialises them.
+ * Refuses (NewerSchemaError) a database that has migrations this code does not know: during a
+ * rolling deploy an old release must not run on a newer schema.
  */
 export async function migrate(db: Db, migrations = loadMigrations()): Promise<number[]> {
+  const known = Math.max(0, ...migrations.map((migration) => migration.version));
   // Concurrent CREATE TABLE IF NOT EXISTS can still collide, so it also runs under the lock.
   await db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
@@ -39,6 +47,16 @@ export async function migrate(db: Db, migrations = loadMigrations()): Promise<nu
       name text NOT NULL,
       applied_at timestamptz NOT NULL DEFAULT now()
     )`);
+    const { rows } = await tx.query<{ version: number; name: string }>(
+      "SELECT version, name FROM schema_migrations WHERE version > $1 ORDER BY version",
+      [known],
+    );
+    if (rows.length > 0) {
+      const unknown = rows.map((row) => `${String(row.version).padStart(4, "0")}_${row.name}`);
+      throw new NewerSchemaError(
+        `The database has migrations this agnt-server does not know (${unknown.join(", ")}; it knows up to ${String(known).padStart(4, "0")}): a newer release migrated it. Run that release, or restore a backup taken before it migrated.`,
+      );
+    }
   });
   const applied: number[] = [];
   for (const migration of migrations) {

@@ -169,7 +169,7 @@ describe.runIf(onPostgres)("two API processes on one database", () => {
     const feed = new ChangeFeed();
     const app = await buildApp({
       db,
-      store: await tempLocalStore(),
+      store: (await tempLocalStore()).store,
       logLevel: false,
       maintenanceIntervalMs: 0,
       feed,

@@ -36,7 +36,7 @@ async function counts() {
   const { rows } = await env.database.db.query<{ jobs: number }>(
     "SELECT count(*)::int AS jobs FROM jobs",
   );
-  return { jobs: rows[0]?.jobs, objects: (await env.store.list("jobs/")).length };
+  return { jobs: rows[0]?.jobs, objects: (await env.contents.list("jobs/")).length };
 }
 
 describe("ordering with input files", () => {
@@ -60,7 +60,7 @@ describe("ordering with input files", () => {
     ).toEqual(expected);
     const jobId = res.body.job_id;
     // Stored under the job's own prefix, one folder per upload, paths kept.
-    const keys = await env.store.list(`jobs/${jobId}/inputs/`);
+    const keys = await env.contents.list(`jobs/${jobId}/inputs/`);
     expect(keys).toHaveLength(3);
     for (const key of keys)
       expect(key).toMatch(
@@ -101,7 +101,7 @@ describe("ordering with input files", () => {
       [jobId],
     );
     expect(await expireOldFiles(env.database.db, env.store, 7)).toBe(3);
-    expect(await env.store.list(`jobs/${jobId}/`)).toEqual([]);
+    expect(await env.contents.list(`jobs/${jobId}/`)).toEqual([]);
   });
 
   it("takes the job part as text or as application/json (what the API reference documents)", async () => {

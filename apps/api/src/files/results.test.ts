@@ -53,7 +53,7 @@ const file = (filename: string, value: string | Buffer): Part => ({
 
 /** Keys stored for a job, and files written anywhere under the store's folder. */
 async function storedFor(jobId: string): Promise<string[]> {
-  return env.store.list(`jobs/${jobId}/`);
+  return env.contents.list(`jobs/${jobId}/`);
 }
 
 function filesOnDisk(dir: string): string[] {

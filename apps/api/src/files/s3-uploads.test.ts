@@ -10,6 +10,7 @@ import {
 } from "../../test/harness.ts";
 import { multipart, type Part } from "../../test/multipart.ts";
 import { type S3Server, s3StoreOptions, startMoto, startS3rver } from "../../test/s3-servers.ts";
+import { s3Contents } from "../../test/store-contents.ts";
 import { openS3Store } from "../storage/s3.ts";
 
 const sha256 = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
@@ -36,11 +37,10 @@ function uploadSuite(
         if (!server) throw new Error("no server");
         const port = new URL(server.endpoint).port;
         publicHost = `localhost:${port}`;
-        const store = openS3Store(
-          s3StoreOptions(server.endpoint, { publicEndpoint: `http://${publicHost}` }),
-        );
+        const options = s3StoreOptions(server.endpoint, { publicEndpoint: `http://${publicHost}` });
+        const store = openS3Store(options);
         await store.ensureReady();
-        return store;
+        return { store, contents: s3Contents(options) };
       },
     });
     afterAll(async () => server?.stop());
@@ -93,9 +93,9 @@ function uploadSuite(
         file("huge.bin", Buffer.alloc(6 * 1024 * 1024 + 1)),
       ]);
       expectProblem(res, "FILE_TOO_LARGE");
-      expect(await env.store.list(`jobs/${jobId}/`)).toEqual([]);
+      expect(await env.contents.list(`jobs/${jobId}/`)).toEqual([]);
       expect((await complete(jobId, [file("a.txt", "first")])).status).toBe(200);
-      expect(await env.store.list(`jobs/${jobId}/`)).toHaveLength(1);
+      expect(await env.contents.list(`jobs/${jobId}/`)).toHaveLength(1);
     });
 
     it("hands input files to the executor through presigned URLs", async () => {

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createToken, verifyToken } from "./signed-token.ts";
 import { isSafeKey, type ObjectStore } from "./types.ts";
@@ -62,11 +62,6 @@ export function openLocalStore(options: LocalStoreOptions): ObjectStore {
         throw error;
       }
     },
-    async get(key) {
-      const path = pathOf(key);
-      await stat(path);
-      return createReadStream(path);
-    },
     async delete(keys) {
       for (const key of keys) {
         const path = pathOf(key);
@@ -83,28 +78,6 @@ export function openLocalStore(options: LocalStoreOptions): ObjectStore {
           dir = dirname(dir);
         }
       }
-    },
-    async list(prefix) {
-      const keys: string[] = [];
-      const walk = async (dir: string): Promise<void> => {
-        let entries: import("node:fs").Dirent[];
-        try {
-          entries = await readdir(dir, { withFileTypes: true });
-        } catch {
-          return;
-        }
-        for (const entry of entries) {
-          const path = join(dir, entry.name);
-          if (entry.isDirectory()) {
-            if (path !== tmp) await walk(path);
-          } else {
-            const key = relative(root, path).split(sep).join("/");
-            if (key.startsWith(prefix)) keys.push(key);
-          }
-        }
-      };
-      await walk(root);
-      return keys.sort();
     },
     async downloadUrl(key, { filename, contentType, ttlSeconds }) {
       pathOf(key);
@@ -128,13 +101,4 @@ export function openLocalStore(options: LocalStoreOptions): ObjectStore {
       }
     },
   };
-}
-
-/** Keys left in the local store's temporary area (uploads in flight, or leaked ones). */
-export async function pendingLocalWrites(root: string): Promise<number> {
-  try {
-    return (await readdir(join(resolve(root), ".tmp"))).length;
-  } catch {
-    return 0;
-  }
 }

@@ -1,10 +1,8 @@
-import type { Readable } from "node:stream";
 import {
   CreateBucketCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
-  ListObjectsV2Command,
   S3Client,
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
@@ -95,11 +93,6 @@ export function openS3Store(options: S3StoreOptions): ObjectStore {
         throw sourceError ?? signal?.reason ?? new Error("aborted");
       }
     },
-    async get(key) {
-      check(key);
-      const response = await client.send(new GetObjectCommand({ Bucket, Key: key }));
-      return response.Body as Readable;
-    },
     async delete(keys) {
       for (let i = 0; i < keys.length; i += 1000) {
         const batch = keys.slice(i, i + 1000);
@@ -118,22 +111,6 @@ export function openS3Store(options: S3StoreOptions): ObjectStore {
           );
         }
       }
-    },
-    async list(prefix) {
-      const keys: string[] = [];
-      let ContinuationToken: string | undefined;
-      do {
-        const page = await client.send(
-          new ListObjectsV2Command({
-            Bucket,
-            Prefix: prefix,
-            ...(ContinuationToken ? { ContinuationToken } : {}),
-          }),
-        );
-        for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
-        ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
-      } while (ContinuationToken);
-      return keys.sort();
     },
     async downloadUrl(key, { filename, contentType, ttlSeconds }) {
       check(key);

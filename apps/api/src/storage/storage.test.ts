@@ -16,7 +16,13 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { sleep } from "../../test/expect.ts";
 import { type S3Server, s3StoreOptions, startMoto, startS3rver } from "../../test/s3-servers.ts";
-import { openLocalStore, pendingLocalWrites } from "./local.ts";
+import {
+  localContents,
+  localPendingWrites,
+  type StoreContents,
+  s3Contents,
+} from "../../test/store-contents.ts";
+import { openLocalStore } from "./local.ts";
 import { openS3Store, type S3StoreOptions } from "./s3.ts";
 import { verifyToken } from "./signed-token.ts";
 import { attachmentDisposition, type ObjectStore } from "./types.ts";
@@ -37,6 +43,8 @@ interface Download {
 /** One store of a driver, fresh and empty (its directory or bucket not created yet). */
 interface Opened {
   store: ObjectStore;
+  /** What the store holds, read behind its back. */
+  contents: StoreContents;
   /** The local store's token secret. */
   secret?: string;
   /** The S3 store's options. */
@@ -190,7 +198,8 @@ function localDriver(): Driver {
                 (s) => s.isDirectory(),
                 () => false,
               ),
-            pendingWrites: () => pendingLocalWrites(root),
+            contents: localContents(root),
+            pendingWrites: () => localPendingWrites(root),
             async download(url) {
               const parsed = new URL(url);
               expect(parsed.origin).toBe(PUBLIC_URL);
@@ -199,7 +208,7 @@ function localDriver(): Driver {
               const check = verifyToken(secret, match[1], Math.floor(Date.now() / 1000));
               if (!check.ok) throw new Error(`download token refused: ${check.reason}`);
               return {
-                bytes: await buffer(await store.get(check.claims.key)),
+                bytes: await buffer(await localContents(root).get(check.claims.key)),
                 filename: check.claims.filename,
                 contentType: check.claims.contentType,
               };
@@ -246,6 +255,7 @@ function s3Driver(name: "s3rver" | "moto", start: () => Promise<S3Server | undef
           const Bucket = options.bucket;
           return {
             store: openS3Store(options),
+            contents: s3Contents({ ...options, endpoint }),
             options,
             exists: () =>
               client.send(new HeadBucketCommand({ Bucket })).then(
@@ -408,8 +418,8 @@ describe("object storage", () => {
         await fresh.store.put("a/b.txt", text("kept"), { contentType: "text/plain" });
         await fresh.store.ensureReady();
         expect(await fresh.exists()).toBe(true);
-        expect(await fresh.store.list("")).toEqual(["a/b.txt"]);
-        expect((await buffer(await fresh.store.get("a/b.txt"))).toString()).toBe("kept");
+        expect(await fresh.contents.list("")).toEqual(["a/b.txt"]);
+        expect((await buffer(await fresh.contents.get("a/b.txt"))).toString()).toBe("kept");
       });
 
       test.runIf(driver.kind === "s3")(
@@ -437,10 +447,10 @@ describe("object storage", () => {
         await store.put("in/job-1/input.bin", text(bytes), {
           contentType: "application/octet-stream",
         });
-        const read = await buffer(await store.get("in/job-1/input.bin"));
+        const read = await buffer(await opened.contents.get("in/job-1/input.bin"));
         expect(read.length).toBe(bytes.length);
         expect(read.equals(bytes)).toBe(true);
-        expect(await store.list("in/")).toEqual(["in/job-1/input.bin"]);
+        expect(await opened.contents.list("in/")).toEqual(["in/job-1/input.bin"]);
       });
 
       test("put + get round-trips a 12 MiB stream (multipart with 5 MiB parts)", async () => {
@@ -459,8 +469,8 @@ describe("object storage", () => {
         await target.store.put("big/result.bin", source.stream, {
           contentType: "application/octet-stream",
         });
-        expect(await sha256Of(await target.store.get("big/result.bin"))).toBe(source.sha256());
-        expect(await target.store.list("big/")).toEqual(["big/result.bin"]);
+        expect(await sha256Of(await target.contents.get("big/result.bin"))).toBe(source.sha256());
+        expect(await target.contents.list("big/")).toEqual(["big/result.bin"]);
         // 5 + 5 + 2 MiB.
         if (proxy) expect(parts.sort()).toEqual(["1", "2", "3"]);
       });
@@ -468,12 +478,12 @@ describe("object storage", () => {
       test("put replaces an existing object", async () => {
         await store.put("x/y", text("first version"), { contentType: "text/plain" });
         await store.put("x/y", text("second"), { contentType: "text/plain" });
-        expect((await buffer(await store.get("x/y"))).toString()).toBe("second");
-        expect(await store.list("x/")).toEqual(["x/y"]);
+        expect((await buffer(await opened.contents.get("x/y"))).toString()).toBe("second");
+        expect(await opened.contents.list("x/")).toEqual(["x/y"]);
       });
 
       test("get rejects for a missing object", async () => {
-        await expect(store.get("nope/missing.txt")).rejects.toThrow();
+        await expect(opened.contents.get("nope/missing.txt")).rejects.toThrow();
       });
 
       // --- failed and aborted uploads leave nothing behind -------------------------------------
@@ -488,12 +498,12 @@ describe("object storage", () => {
             contentType: "application/octet-stream",
           }),
         ).rejects.toThrow("client went away");
-        expect(await store.list("up/")).toEqual([]);
+        expect(await opened.contents.list("up/")).toEqual([]);
         // Nothing shows up later either, and no incomplete multipart upload stays.
         await sleep(300);
-        expect(await store.list("")).toEqual([]);
+        expect(await opened.contents.list("")).toEqual([]);
         await expectNoPendingWrites(opened);
-        await expect(store.get("up/job-1/input.bin")).rejects.toThrow();
+        await expect(opened.contents.get("up/job-1/input.bin")).rejects.toThrow();
       });
 
       test.each([
@@ -512,9 +522,9 @@ describe("object storage", () => {
             signal: controller.signal,
           }),
         ).rejects.toThrow();
-        expect(await store.list("up/")).toEqual([]);
+        expect(await opened.contents.list("up/")).toEqual([]);
         await sleep(300);
-        expect(await store.list("")).toEqual([]);
+        expect(await opened.contents.list("")).toEqual([]);
         await expectNoPendingWrites(opened);
       });
 
@@ -526,7 +536,7 @@ describe("object storage", () => {
           }),
         ).rejects.toThrow();
         await sleep(100);
-        expect(await store.list("")).toEqual([]);
+        expect(await opened.contents.list("")).toEqual([]);
       });
 
       test.runIf(driver.kind === "local")(
@@ -546,10 +556,15 @@ describe("object storage", () => {
             );
           await sleep(300);
           if (outcome === "stored") {
-            expect(await store.list("up/")).toEqual(["up/job-4/input.bin"]);
-            expect(await sha256Of(await store.get("up/job-4/input.bin"))).toBe(source.sha256());
+            expect(await opened.contents.list("up/")).toEqual(["up/job-4/input.bin"]);
+            expect(await sha256Of(await opened.contents.get("up/job-4/input.bin"))).toBe(
+              source.sha256(),
+            );
           } else {
-            expect(await store.list("up/"), "put rejected, yet the object exists").toEqual([]);
+            expect(
+              await opened.contents.list("up/"),
+              "put rejected, yet the object exists",
+            ).toEqual([]);
           }
           await expectNoPendingWrites(opened);
         },
@@ -599,9 +614,9 @@ describe("object storage", () => {
             "requests of the upload still in flight after put rejected",
           ).toBe(0);
           await expectNoPendingWrites(proxied);
-          expect(await proxied.store.list("")).toEqual([]);
+          expect(await proxied.contents.list("")).toEqual([]);
           await sleep(600);
-          expect(await proxied.store.list("")).toEqual([]);
+          expect(await proxied.contents.list("")).toEqual([]);
           await expectNoPendingWrites(proxied);
         },
       );
@@ -641,13 +656,14 @@ describe("object storage", () => {
           // Let a request of the upload still in flight land.
           await sleep(500);
           if (outcome === "stored") {
-            expect(await proxied.store.list("up/")).toEqual(["up/job-6/input.bin"]);
-            const stored = await proxied.store.get("up/job-6/input.bin");
+            expect(await proxied.contents.list("up/")).toEqual(["up/job-6/input.bin"]);
+            const stored = await proxied.contents.get("up/job-6/input.bin");
             expect(await sha256Of(stored)).toBe(source.sha256());
           } else {
-            expect(await proxied.store.list("up/"), "put rejected, yet the object exists").toEqual(
-              [],
-            );
+            expect(
+              await proxied.contents.list("up/"),
+              "put rejected, yet the object exists",
+            ).toEqual([]);
           }
           await expectNoPendingWrites(proxied);
         },
@@ -665,22 +681,22 @@ describe("object storage", () => {
           "other/1",
         ];
         for (const key of keys) await store.put(key, text(key), { contentType: "text/plain" });
-        expect(await store.list("jobs/")).toEqual([
+        expect(await opened.contents.list("jobs/")).toEqual([
           "jobs/a/1",
           "jobs/a/sub/deep.txt",
           "jobs/b/1",
           "jobs/b/2",
         ]);
-        expect(await store.list("jobs/a/")).toEqual(["jobs/a/1", "jobs/a/sub/deep.txt"]);
-        expect(await store.list("jobs")).toEqual([
+        expect(await opened.contents.list("jobs/a/")).toEqual(["jobs/a/1", "jobs/a/sub/deep.txt"]);
+        expect(await opened.contents.list("jobs")).toEqual([
           "jobs/a/1",
           "jobs/a/sub/deep.txt",
           "jobs/b/1",
           "jobs/b/2",
           "jobsx/1",
         ]);
-        expect(await store.list("")).toEqual([...keys].sort());
-        expect(await store.list("none/")).toEqual([]);
+        expect(await opened.contents.list("")).toEqual([...keys].sort());
+        expect(await opened.contents.list("none/")).toEqual([]);
       });
 
       test("delete removes objects and ignores missing keys", async () => {
@@ -688,14 +704,14 @@ describe("object storage", () => {
           await store.put(key, text(key), { contentType: "text/plain" });
         }
         await store.delete(["d/1", "d/missing", "nowhere/at/all", "d/sub/3"]);
-        expect(await store.list("")).toEqual(["d/2", "e/1"]);
-        await expect(store.get("d/1")).rejects.toThrow();
+        expect(await opened.contents.list("")).toEqual(["d/2", "e/1"]);
+        await expect(opened.contents.get("d/1")).rejects.toThrow();
         await store.delete([]);
         await store.delete(["d/1"]);
-        expect(await store.list("")).toEqual(["d/2", "e/1"]);
+        expect(await opened.contents.list("")).toEqual(["d/2", "e/1"]);
         // A deleted key can be written again.
         await store.put("d/sub/3", text("again"), { contentType: "text/plain" });
-        expect((await buffer(await store.get("d/sub/3"))).toString()).toBe("again");
+        expect((await buffer(await opened.contents.get("d/sub/3"))).toString()).toBe("again");
       });
 
       test("delete handles more than 1000 keys in one call", async () => {
@@ -706,31 +722,33 @@ describe("object storage", () => {
         await store.put("keep/me", text("keep"), { contentType: "text/plain" });
         if (driver.pagesListings) {
           // Listing pages past 1000 keys.
-          expect(await store.list("bulk/")).toEqual(keys);
+          expect(await opened.contents.list("bulk/")).toEqual(keys);
         } else {
           const listed: string[] = [];
           for (let hundred = 0; hundred <= 10; hundred++) {
-            listed.push(...(await store.list(`bulk/${String(hundred).padStart(2, "0")}`)));
+            listed.push(
+              ...(await opened.contents.list(`bulk/${String(hundred).padStart(2, "0")}`)),
+            );
           }
           expect(listed).toEqual(keys);
         }
         await store.delete([...keys, "bulk/missing-1", "bulk/missing-2"]);
-        expect(await store.list("bulk/")).toEqual([]);
-        expect(await store.list("")).toEqual(["keep/me"]);
+        expect(await opened.contents.list("bulk/")).toEqual([]);
+        expect(await opened.contents.list("")).toEqual(["keep/me"]);
       });
 
       // --- unsafe keys -------------------------------------------------------------------------
 
       test.each(UNSAFE_KEYS.map((key) => [JSON.stringify(key), key]))(
-        "the unsafe key %s is refused by put, get and downloadUrl",
+        "the unsafe key %s is refused by put, delete and downloadUrl",
         async (_, key) => {
           const options = { filename: "x.txt", contentType: "text/plain", ttlSeconds: 60 };
           await expect(store.put(key, text("evil"), { contentType: "text/plain" })).rejects.toThrow(
             /unsafe object key/,
           );
-          await expect(store.get(key)).rejects.toThrow(/unsafe object key/);
+          await expect(store.delete([key])).rejects.toThrow(/unsafe object key/);
           await expect(store.downloadUrl(key, options)).rejects.toThrow(/unsafe object key/);
-          expect(await store.list("")).toEqual([]);
+          expect(await opened.contents.list("")).toEqual([]);
         },
       );
 
@@ -738,7 +756,7 @@ describe("object storage", () => {
         await expect(store.put(".tmp/x", text("x"), { contentType: "text/plain" })).rejects.toThrow(
           /unsafe object key/,
         );
-        await expect(store.get(".tmp/x")).rejects.toThrow(/unsafe object key/);
+        await expect(store.delete([".tmp/x"])).rejects.toThrow(/unsafe object key/);
       });
 
       // --- download URLs -----------------------------------------------------------------------

@@ -31,12 +31,8 @@ export interface ObjectStore {
     body: Readable,
     options: { contentType: string; signal?: AbortSignal },
   ): Promise<void>;
-  /** Streams an object; rejects when it does not exist. */
-  get(key: string): Promise<Readable>;
   /** Deletes objects; missing ones are ignored. */
   delete(keys: string[]): Promise<void>;
-  /** Every key under a prefix (tests and maintenance). */
-  list(prefix: string): Promise<string[]>;
   /** A fresh signed URL for downloading the object. */
   downloadUrl(key: string, options: DownloadUrlOptions): Promise<DownloadUrl>;
   /**
