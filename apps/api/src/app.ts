@@ -29,6 +29,8 @@ export interface AppOptions {
   downloadUrlTtlSeconds?: number;
   /** Length of executor leases in seconds (DEFAULTS.leaseSeconds; fractions allowed). */
   leaseSeconds?: number;
+  /** How long pending jobs handed to a poll stay reserved for its executor (DEFAULTS). */
+  reservationSeconds?: number;
   /** How often this process sweeps lapsed leases and deadlines, in ms; 0 (the default here) turns it off. */
   sweepIntervalMs?: number;
   /** Delete stored files after this many days (default: keep forever). */
@@ -98,6 +100,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     files,
     store: options.store,
     leaseSeconds: options.leaseSeconds ?? DEFAULTS.leaseSeconds,
+    reservationSeconds: options.reservationSeconds ?? DEFAULTS.reservationSeconds,
     instances: new ExecutorInstances(options.db),
   };
   await systemRoutes(app, deps);

@@ -2,6 +2,8 @@
 export const DEFAULTS = {
   /** Length of an executor's lease on a job it holds. */
   leaseSeconds: 60,
+  /** How long pending jobs handed to an executor's poll stay reserved for it. */
+  reservationSeconds: 30,
   /** How often each replica sweeps lapsed leases and deadlines at most. */
   sweepIntervalSeconds: 15,
   /** Largest JSON body (and JSON part of a multipart body). */

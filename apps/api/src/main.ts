@@ -104,6 +104,7 @@ async function start(env: Env): Promise<void> {
     retentionDays: env.AGNT_RESULT_RETENTION_DAYS,
     maintenanceIntervalMs: env.AGNT_MAINTENANCE_INTERVAL_SECONDS * 1000,
     leaseSeconds: env.AGNT_LEASE_SECONDS,
+    reservationSeconds: env.AGNT_RESERVATION_SECONDS,
     sweepIntervalMs: env.AGNT_SWEEP_INTERVAL_SECONDS * 1000,
   });
   const address = await app.listen({ host: env.HOST, port: env.PORT });

@@ -48,7 +48,7 @@ describe.runIf(inject("dbKind") === "pglite")(
       expect(search.status).toBe(200);
       expect(search.body.total).toBeGreaterThanOrEqual(8);
       const executor = await get(`${server.url}/v1/executor/jobs`, keys.provider as string);
-      expect(executor).toEqual({ status: 200, body: { jobs: [] } });
+      expect(executor).toEqual({ status: 200, body: { jobs: [], reserved_until: null } });
       const created = await fetch(`${server.url}/v1/admin/keys`, {
         method: "POST",
         headers: { authorization: `Bearer ${keys.admin}`, "content-type": "application/json" },

@@ -15,6 +15,8 @@ export const topics = {
   provider: (accountId: string) => `provider:${accountId}`,
   /** Every change of every job (the sweeper re-arms on it). */
   any: "any",
+  /** A new deadline exists that changes nothing else (a reservation): the sweeper re-arms. */
+  deadlines: "deadlines",
 };
 
 /** The channel the `jobs_notify` trigger (migration 0003) notifies on. */
@@ -153,6 +155,12 @@ export class ChangeFeed {
       const listeners = this.#topics.get(name);
       if (listeners) for (const listener of [...listeners]) listener();
     }
+  }
+
+  /** Wakes the waiters of one topic only (no job changed: `topics.deadlines`). */
+  signal(name: string): void {
+    const listeners = this.#topics.get(name);
+    if (listeners) for (const listener of [...listeners]) listener();
   }
 
   /** Wakes every waiter; each reads again. */

@@ -19,6 +19,14 @@ import { openPostgres } from "../db/postgres.ts";
 import type { Db } from "../db/types.ts";
 import { ChangeFeed, JOB_CHANNEL } from "./feed.ts";
 
+/**
+ * Polls wait this long; a woken poll must answer within WAKE_BOUND_MS of the change. The bound
+ * holds on a slow, busy machine yet fails when the wake-up is missing (the poll would answer
+ * only when its wait ends). Precise pickup latencies are measured by bench/throughput.
+ */
+const POLL_WAIT_SECONDS = 30;
+const WAKE_BOUND_MS = 5_000;
+
 const onPostgres = inject("dbKind") === "postgres";
 
 async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
@@ -49,14 +57,14 @@ describe("long-polls wake on job changes", () => {
   const feed = new ChangeFeed();
   const env = useTestEnv({ feed });
 
-  const poll = (agentId: string, wait = 10) =>
+  const poll = (agentId: string, wait = POLL_WAIT_SECONDS) =>
     env.app.inject({
       method: "GET",
       url: `/v1/executor/jobs?agent_id=${agentId}&wait=${wait}`,
       headers: { authorization: `Bearer ${env.provider.key}` },
     });
 
-  it("an executor's long-poll returns within 300 ms after a job is ordered", async () => {
+  it("an executor's long-poll returns as soon as a job is ordered", async () => {
     const agentId = await env.addAgent();
     const started = performance.now();
     const polling = timed(poll(agentId));
@@ -67,15 +75,17 @@ describe("long-polls wake on job changes", () => {
     expect(res.json().jobs.map((job: { job_id: string }) => job.job_id)).toEqual([
       ordered.value.job_id,
     ]);
-    expect(at - ordered.at).toBeLessThan(300);
-    expect(at - started).toBeLessThan(5000);
+    expect(at - ordered.at).toBeLessThan(WAKE_BOUND_MS);
+    expect(at - started).toBeLessThan(POLL_WAIT_SECONDS * 1000);
   });
 
   it("a buyer's long-poll returns promptly after the executor completes the job", async () => {
     const jobId: string = (await orderJob(env)).job_id;
     expect((await setStatus(env, jobId, { status: "accepted" })).status).toBe(200);
     expect((await setStatus(env, jobId, { status: "running", attempt: 1 })).status).toBe(200);
-    const waiting = timed(env.call("GET", `/v1/jobs/${jobId}?wait=10`, { key: env.buyer.key }));
+    const waiting = timed(
+      env.call("GET", `/v1/jobs/${jobId}?wait=${POLL_WAIT_SECONDS}`, { key: env.buyer.key }),
+    );
     await until(() => feed.waiting === 1);
     const completed = await timed(
       env.call("POST", `/v1/executor/jobs/${jobId}/complete`, {
@@ -87,7 +97,7 @@ describe("long-polls wake on job changes", () => {
     const { value: res, at } = await waiting;
     expect(res.status, res.text).toBe(200);
     expect(res.body.status).toBe("completed");
-    expect(at - completed.at).toBeLessThan(300);
+    expect(at - completed.at).toBeLessThan(WAKE_BOUND_MS);
   });
 
   it("a change made with plain SQL (no publish in this process) wakes the poll through NOTIFY", async () => {
@@ -102,7 +112,7 @@ describe("long-polls wake on job changes", () => {
     const inserted = performance.now();
     const { value: res, at } = await polling;
     expect(res.json().jobs.map((job: { job_id: string }) => job.job_id)).toEqual([jobId]);
-    expect(at - inserted).toBeLessThan(300);
+    expect(at - inserted).toBeLessThan(WAKE_BOUND_MS);
   });
 
   it("notifies a small payload on insert and on status, attempt or progress changes only", async () => {
@@ -204,7 +214,7 @@ describe.runIf(onPostgres)("two API processes on one database", () => {
     timed(
       on.app.inject({
         method: "GET",
-        url: `/v1/executor/jobs?agent_id=${agentId}&wait=10`,
+        url: `/v1/executor/jobs?agent_id=${agentId}&wait=${POLL_WAIT_SECONDS}`,
         headers: { authorization: `Bearer ${provider.key}` },
       }),
     );
@@ -246,11 +256,11 @@ describe.runIf(onPostgres)("two API processes on one database", () => {
     expect(await listenerPids(admin)).toHaveLength(2);
   });
 
-  it("a job ordered through A reaches an executor long-polling B within 100 ms", async () => {
+  it("a job ordered through A wakes an executor long-polling B at once", async () => {
     const latencies: number[] = [];
     for (let round = 0; round < 10; round++) latencies.push(await orderThroughAWakesB());
     if (process.env.AGNT_TEST_REPORT) console.info("A→B wake latency, ms:", latencies);
-    for (const ms of latencies) expect(ms).toBeLessThan(100);
+    for (const ms of latencies) expect(ms).toBeLessThan(WAKE_BOUND_MS);
   });
 
   it("survives pg_terminate_backend of its listener and still wakes long-polls promptly", async () => {
@@ -263,7 +273,7 @@ describe.runIf(onPostgres)("two API processes on one database", () => {
     });
     const latency = await orderThroughAWakesB();
     if (process.env.AGNT_TEST_REPORT) console.info("wake latency after reconnect, ms:", latency);
-    expect(latency).toBeLessThan(100);
+    expect(latency).toBeLessThan(WAKE_BOUND_MS);
   });
 
   it("a change while the listener is away is not lost: the reconnection wakes every waiter", async () => {
@@ -276,7 +286,7 @@ describe.runIf(onPostgres)("two API processes on one database", () => {
     const jobId = ordered.value.json().job_id;
     const { value: res, at } = await polling;
     expect(res.json().jobs.map((job: { job_id: string }) => job.job_id)).toEqual([jobId]);
-    expect(at - ordered.at).toBeLessThan(3000);
+    expect(at - ordered.at).toBeLessThan(WAKE_BOUND_MS);
     await accept(jobId);
     await until(async () => (await listenerPids(admin)).length === 2);
   });
@@ -367,7 +377,7 @@ describe.runIf(onPostgres)("idle long-polls cost the database nothing", () => {
       expect(listenerAfter).toBe(listener);
       for (const res of responses) {
         expect(res.statusCode).toBe(200);
-        expect(res.json()).toEqual({ jobs: [] });
+        expect(res.json()).toEqual({ jobs: [], reserved_until: null });
       }
       // Every poll has returned; only the sweeper still waits for a change.
       expect(feed.waiting).toBe(1);

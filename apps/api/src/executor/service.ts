@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import {
   type ExecutorHeaders,
   type ExecutorJobList,
@@ -27,6 +28,8 @@ import * as sql from "./sql.ts";
 export interface ExecutorDeps extends LifecycleDeps {
   files: FilesDeps;
   instances: ExecutorInstances;
+  /** How long pending jobs handed to a poll stay reserved for its executor. */
+  reservationSeconds: number;
 }
 
 /** The agent exists (404) and belongs to the provider (403). */
@@ -43,7 +46,11 @@ export async function checkAgent(
   }
 }
 
-/** Jobs of the provider's agents; with `wait`, held until one matches or the time passes. */
+/**
+ * Jobs of the provider's agents; with `wait`, held until one matches or the time passes.
+ * Pending jobs are reserved for the polling executor unless `reserve` is false (see
+ * `sql.reservePendingJobs`): concurrent polls are handed different jobs.
+ */
 export async function listJobs(
   deps: ExecutorDeps,
   providerAccountId: string,
@@ -51,23 +58,43 @@ export async function listJobs(
   signal: AbortSignal,
   headers: ExecutorHeaders = {},
 ): Promise<ExecutorJobList> {
-  if (query.agent_id) await checkAgent(deps, providerAccountId, query.agent_id);
+  const executorId = headers["agnt-executor-id"];
   await deps.instances.seen(providerAccountId, headers, query.agent_id);
-  const rows = await waitUntil({
+  const filter = { providerAccountId, agentId: query.agent_id, limit: query.limit };
+  const reserving = query.reserve && query.status === "pending";
+  const reservation = {
+    holder: executorId ? `exec:${executorId}` : `poll:${randomUUID()}`,
+    seconds: deps.reservationSeconds,
+  };
+  let checked = false;
+  const read = async () => {
+    const found = reserving
+      ? await sql.reservePendingJobs(deps.db, filter, reservation)
+      : {
+          rows: await sql.listProviderJobs(deps.db, { ...filter, status: query.status }),
+          reservedUntil: null,
+        };
+    // Jobs found are the provider's own; finding none may mean the agent is not theirs.
+    if (found.rows.length === 0 && query.agent_id && !checked) {
+      await checkAgent(deps, providerAccountId, query.agent_id);
+      checked = true;
+    }
+    // A new reservation is a deadline the sweeper must wake up for.
+    if (found.reservedUntil) deps.feed.signal(topics.deadlines);
+    return found;
+  };
+  const found = await waitUntil({
     feed: deps.feed,
     topics: [query.agent_id ? topics.agent(query.agent_id) : topics.provider(providerAccountId)],
     waitMs: query.wait * 1000,
     signal,
-    read: () =>
-      sql.listProviderJobs(deps.db, {
-        providerAccountId,
-        agentId: query.agent_id,
-        status: query.status,
-        limit: query.limit,
-      }),
-    ready: (jobs) => jobs.length > 0,
+    read,
+    ready: (result) => result.rows.length > 0,
   });
-  return { jobs: rows.map(toJob) };
+  return {
+    jobs: found.rows.map(toJob),
+    reserved_until: found.reservedUntil ? found.reservedUntil.toISOString() : null,
+  };
 }
 
 /** Accept, reject, start, report progress or fail: one transition of the table. */

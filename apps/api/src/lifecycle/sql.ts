@@ -57,7 +57,7 @@ export async function transitionJob(
     accepted: () =>
       `accepted_at = now(), started_at = NULL, progress = NULL, progress_message = NULL, ${lease()},
        run_deadline_at = now() + make_interval(secs => timeout_seconds),
-       executor_id = ${p(change.executorId, "text")}`,
+       executor_id = ${p(change.executorId, "text")}, reserved_until = NULL, reserved_by = NULL`,
     running: () =>
       `started_at = COALESCE(started_at, now()), ${lease()},
        progress = COALESCE(${p(change.progress, "int")}, progress),
@@ -205,10 +205,28 @@ export async function failExpired(db: Queryable): Promise<JobRow[]> {
   return rows;
 }
 
-/** The earliest lease expiry, run deadline or queue deadline among open jobs; null when none. */
+/**
+ * Releases the reservations of pending jobs that lapsed, so that executors waiting for work
+ * are woken (the notify trigger fires on a release) and can take them. Returns the jobs.
+ */
+export async function releaseLapsedReservations(db: Queryable): Promise<JobRow[]> {
+  const { rows } = await db.query<JobRow>(
+    `UPDATE jobs SET reserved_until = NULL, reserved_by = NULL
+     WHERE status = ${status("pending")} AND reserved_until <= now()
+     RETURNING ${JOB_COLUMNS}`,
+  );
+  return rows;
+}
+
+/**
+ * The earliest lease expiry, run deadline, queue deadline or reservation expiry among open
+ * jobs; null when none.
+ */
 export async function nextDeadline(db: Queryable): Promise<Date | null> {
   const { rows } = await db.query<{ due: Date | null }>(
     `SELECT least(
+       (SELECT min(reserved_until) FROM jobs
+        WHERE status = ${status("pending")} AND reserved_until IS NOT NULL),
        (SELECT min(lease_expires_at) FROM jobs WHERE status IN (${litList(SWEEPS.lapsedLease.from)})),
        (SELECT min(run_deadline_at) FROM jobs
         WHERE status IN (${litList(SWEEPS.timedOut.from)}) AND run_deadline_at IS NOT NULL),

@@ -8,7 +8,9 @@ import * as sql from "./sql.ts";
 /**
  * One pass of the sweeper: run timeouts first (a job that ran too long fails as `timed_out`
  * even if its lease lapsed too), then lapsed leases (re-queued or `lease_lost`), then queue
- * deadlines (`expired`). Each step is one conditional UPDATE, safe in every replica at once.
+ * deadlines (`expired`), then lapsed reservations of pending jobs (released, so waiting
+ * executors wake). Each step is one conditional UPDATE, safe in every replica at once.
+ * Returns the jobs whose status changed.
  */
 export async function sweep(deps: LifecycleDeps): Promise<JobRow[]> {
   const changed = [
@@ -16,7 +18,8 @@ export async function sweep(deps: LifecycleDeps): Promise<JobRow[]> {
     ...(await sql.reclaimLapsedLeases(deps.db)),
     ...(await sql.failExpired(deps.db)),
   ];
-  for (const row of changed) announce(deps.feed, row);
+  const released = await sql.releaseLapsedReservations(deps.db);
+  for (const row of [...changed, ...released]) announce(deps.feed, row);
   return changed;
 }
 
@@ -33,7 +36,7 @@ const FOREVER_MS = 2 ** 31 - 1;
  */
 export function startSweeper(deps: LifecycleDeps, log: Log, intervalMs: number): () => void {
   const stopped = new AbortController();
-  const changes = deps.feed.watch([topics.any], stopped.signal);
+  const changes = deps.feed.watch([topics.any, topics.deadlines], stopped.signal);
   const run = async () => {
     while (!stopped.signal.aborted) {
       let sleepMs = intervalMs;

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { FAILURE_CODE_VALUES } from "../lifecycle.ts";
-import { queryInt, Text, Uuid } from "./common.ts";
+import { queryBool, queryInt, Text, Timestamp, Uuid } from "./common.ts";
 import { DownloadableFile, Job, JobStatusSchema } from "./jobs.ts";
 
 /** Headers every executor call may carry, to identify the executor instance. */
@@ -51,15 +51,27 @@ export const ExecutorJobsQuery = z.strictObject({
     "Only this agent's jobs (it must be yours). Default: all your agents.",
   ),
   status: JobStatusSchema.default("pending"),
-  limit: queryInt(1, 100).default(10),
+  limit: queryInt(1, 100)
+    .default(10)
+    .describe("At most this many jobs; ask for as many as you can take on now."),
   wait: queryInt(0, 60)
     .default(0)
     .describe("Hold the request until at least one job matches or this many seconds pass (0..60)."),
+  reserve: queryBool()
+    .default(true)
+    .describe(
+      "With status `pending`: reserve the jobs handed out for this executor (AGNT_RESERVATION_SECONDS, 30 s by default), so that no other poll is handed them meanwhile — executors polling together never race for a job. Accept or reject them in time; an unanswered reservation lapses and the job goes to another executor. With `Agnt-Executor-Id`, your next poll hands your reserved jobs back to you. `false` only looks.",
+    ),
 });
 export type ExecutorJobsQuery = z.infer<typeof ExecutorJobsQuery>;
 
 export const ExecutorJobList = z
-  .object({ jobs: z.array(Job).describe("Oldest first.") })
+  .object({
+    jobs: z.array(Job).describe("Oldest first."),
+    reserved_until: Timestamp.nullable().describe(
+      "Until when the pending jobs handed out are reserved for you (null when nothing was reserved).",
+    ),
+  })
   .meta({ id: "ExecutorJobList" });
 export type ExecutorJobList = z.infer<typeof ExecutorJobList>;
 
