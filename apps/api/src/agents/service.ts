@@ -3,6 +3,11 @@ import type { Db, Queryable } from "../db/types.ts";
 import { AppError } from "../http/problem.ts";
 import * as sql from "./sql.ts";
 
+/** An agent as stored, with its provider's name and its executors online (requireAgent). */
+export type AgentRow = sql.AgentRow;
+/** What upsertAgent creates or updates an agent from. */
+export type AgentInput = sql.AgentInput;
+
 /** The agent card as the contract shapes it. */
 export function toAgent(row: sql.AgentRow): Agent {
   return {
@@ -44,10 +49,12 @@ export async function requireAgent(db: Queryable, agentId: string): Promise<sql.
   return row;
 }
 
+/** The agent's card, or AGENT_NOT_FOUND. */
 export async function getAgent(db: Db, agentId: string): Promise<Agent> {
   return toAgent(await requireAgent(db, agentId));
 }
 
+/** The agent's track record, or AGENT_NOT_FOUND. */
 export async function getAgentStats(db: Db, agentId: string): Promise<AgentStats> {
   await requireAgent(db, agentId);
   const row = await sql.agentStats(db, agentId);
@@ -59,5 +66,10 @@ export async function getAgentStats(db: Db, agentId: string): Promise<AgentStats
   };
 }
 
-export type { AgentInput, AgentRow } from "./sql.ts";
-export { upsertAgent } from "./sql.ts";
+/**
+ * Creates the agent, or updates the one with the same slug (only when something changed);
+ * returns its id. `db` may be a transaction (the seed writes its catalogue in one).
+ */
+export function upsertAgent(db: Queryable, agent: AgentInput): Promise<string> {
+  return sql.upsertAgent(db, agent);
+}

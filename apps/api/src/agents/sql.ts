@@ -1,5 +1,21 @@
+import {
+  isTerminal,
+  JOB_STATUSES,
+  type JobStatus,
+  type Pricing,
+  TERMINAL_STATUSES,
+} from "@agnt/contract";
 import type { Queryable } from "../db/types.ts";
 
+/**
+ * Strings as a SQL list of literals: `'a', 'b'`. For closed sets defined in code (statuses),
+ * never for user input.
+ */
+export function sqlList(values: readonly string[]): string {
+  return values.map((value) => `'${value.replace(/'/g, "''")}'`).join(", ");
+}
+
+/** An agent as stored, with its provider's name and how many of its executors are online. */
 export interface AgentRow {
   agent_id: string;
   owner_account_id: string;
@@ -7,7 +23,7 @@ export interface AgentRow {
   name: string;
   description: string;
   tags: string[];
-  pricing: { model: "per_job" | "free"; amount_cents: number; currency: string };
+  pricing: Pricing;
   input_schema: Record<string, unknown>;
   output_schema: Record<string, unknown>;
   provider_name: string;
@@ -21,12 +37,15 @@ export interface AgentRow {
 /** How long after its last call an executor instance still counts as online. */
 export const ONLINE_WINDOW_SECONDS = 90;
 
-const EXECUTORS_ONLINE = `(SELECT count(*)::int FROM executor_instances e
-  WHERE e.agent_id = a.agent_id AND e.last_seen_at > now() - interval '${ONLINE_WINDOW_SECONDS} seconds')`;
+/** Executor instances of the agent `agentId` (a SQL expression) seen within the window. */
+function executorsOnline(agentId: string): string {
+  return `(SELECT count(*)::int FROM executor_instances e
+    WHERE e.agent_id = ${agentId} AND e.last_seen_at > now() - interval '${ONLINE_WINDOW_SECONDS} seconds')`;
+}
 
 const AGENT_COLUMNS = `a.agent_id, a.owner_account_id, a.slug, a.name, a.description, a.tags, a.pricing,
   a.input_schema, a.output_schema, p.name AS provider_name, a.default_timeout_seconds,
-  a.max_timeout_seconds, ${EXECUTORS_ONLINE} AS executors_online, a.created_at, a.updated_at`;
+  a.max_timeout_seconds, ${executorsOnline("a.agent_id")} AS executors_online, a.created_at, a.updated_at`;
 
 export interface SearchFilter {
   /** Free text; undefined or blank: no text filter. */
@@ -97,6 +116,7 @@ export async function countAgents(db: Queryable, filter: SearchFilter): Promise<
   return rows[0]?.total ?? 0;
 }
 
+/** The agent with its card's columns, or undefined. */
 export async function findAgent(db: Queryable, agentId: string): Promise<AgentRow | undefined> {
   const { rows } = await db.query<AgentRow>(
     `SELECT ${AGENT_COLUMNS}
@@ -107,19 +127,20 @@ export async function findAgent(db: Queryable, agentId: string): Promise<AgentRo
   return rows[0];
 }
 
-export interface AgentStatsRow {
+const COMPLETED = sqlList(["completed"] satisfies JobStatus[]);
+/** Jobs not finished yet. */
+const UNFINISHED = JOB_STATUSES.filter((status) => !isTerminal(status));
+
+/** The counts and timings of agentStats; one count per terminal status. */
+export type AgentStatsRow = {
   executors_online: number;
   total_jobs: number;
   active_jobs: number;
-  completed_jobs: number;
-  failed_jobs: number;
-  rejected_jobs: number;
-  canceled_jobs: number;
   avg_duration_seconds: number | null;
   p50_duration_seconds: number | null;
   p95_duration_seconds: number | null;
   avg_run_seconds: number | null;
-}
+} & Record<`${(typeof TERMINAL_STATUSES)[number]}_jobs`, number>;
 
 /** Counts and timings over the agent's jobs; timings over completed jobs only. */
 export async function agentStats(db: Queryable, agentId: string): Promise<AgentStatsRow> {
@@ -130,34 +151,33 @@ export async function agentStats(db: Queryable, agentId: string): Promise<AgentS
               extract(epoch FROM completed_at - started_at)::float8 AS run
        FROM jobs WHERE agent_id = $1
      )
-     SELECT (SELECT count(*)::int FROM executor_instances e
-             WHERE e.agent_id = $1 AND e.last_seen_at > now() - interval '${ONLINE_WINDOW_SECONDS} seconds')
-              AS executors_online,
+     SELECT ${executorsOnline("$1")} AS executors_online,
             count(*)::int AS total_jobs,
-            count(*) FILTER (WHERE status IN ('pending', 'accepted', 'running'))::int AS active_jobs,
-            count(*) FILTER (WHERE status = 'completed')::int AS completed_jobs,
-            count(*) FILTER (WHERE status = 'failed')::int AS failed_jobs,
-            count(*) FILTER (WHERE status = 'rejected')::int AS rejected_jobs,
-            count(*) FILTER (WHERE status = 'canceled')::int AS canceled_jobs,
-            avg(turnaround) FILTER (WHERE status = 'completed') AS avg_duration_seconds,
+            count(*) FILTER (WHERE status IN (${sqlList(UNFINISHED)}))::int AS active_jobs,
+            ${TERMINAL_STATUSES.map(
+              (status) =>
+                `count(*) FILTER (WHERE status = ${sqlList([status])})::int AS ${status}_jobs`,
+            ).join(",\n            ")},
+            avg(turnaround) FILTER (WHERE status = ${COMPLETED}) AS avg_duration_seconds,
             percentile_cont(0.5) WITHIN GROUP (ORDER BY turnaround)
-              FILTER (WHERE status = 'completed') AS p50_duration_seconds,
+              FILTER (WHERE status = ${COMPLETED}) AS p50_duration_seconds,
             percentile_cont(0.95) WITHIN GROUP (ORDER BY turnaround)
-              FILTER (WHERE status = 'completed') AS p95_duration_seconds,
-            avg(run) FILTER (WHERE status = 'completed') AS avg_run_seconds
+              FILTER (WHERE status = ${COMPLETED}) AS p95_duration_seconds,
+            avg(run) FILTER (WHERE status = ${COMPLETED}) AS avg_run_seconds
      FROM j`,
     [agentId],
   );
   return rows[0] as AgentStatsRow;
 }
 
+/** What an agent is created or updated from. */
 export interface AgentInput {
   ownerAccountId: string;
   slug: string;
   name: string;
   description: string;
   tags: string[];
-  pricing: AgentRow["pricing"];
+  pricing: Pricing;
   inputSchema: Record<string, unknown>;
   outputSchema: Record<string, unknown>;
   defaultTimeoutSeconds?: number | null;
