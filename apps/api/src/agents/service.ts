@@ -2,6 +2,7 @@ import type { Agent, AgentList, AgentStats, SearchAgentsQuery } from "@agnt/cont
 import type { Db, Queryable } from "../db/types.ts";
 import { AppError } from "../http/problem.ts";
 import * as sql from "./sql.ts";
+import { RANKED } from "./statements.ts";
 
 /** An agent as stored, with its provider's name and its executors online (requireAgent). */
 export type AgentRow = sql.AgentRow;
@@ -28,18 +29,23 @@ export function toAgent(row: sql.AgentRow): Agent {
   };
 }
 
-/** Searches the catalogue. Blank text means no text filter; tags are all required. */
+/**
+ * Searches the catalogue. Blank text means no text filter; tags are all required. The total
+ * counts up to RANKED matches; past it, `total_capped` says it is a lower bound.
+ */
 export async function searchAgents(db: Db, query: SearchAgentsQuery): Promise<AgentList> {
-  const text = query.q?.trim();
-  const filter: sql.SearchFilter = {
-    q: text ? text : undefined,
-    tags: [...new Set(query.tag ?? [])],
+  const q = query.q?.trim();
+  const tags = [...new Set(query.tag ?? [])];
+  const page = { limit: query.limit, offset: query.offset };
+  const text = q ? await sql.searchText(db, q) : undefined;
+  const { rows, total } = await sql.searchAgents(db, tags, page, text);
+  const agents = rows.map(toAgent);
+  if (total <= RANKED) return { agents, total };
+  return {
+    agents,
+    total: Math.max(RANKED, query.offset + agents.length),
+    total_capped: true,
   };
-  const [rows, total] = await Promise.all([
-    sql.searchAgents(db, filter, { limit: query.limit, offset: query.offset }),
-    sql.countAgents(db, filter),
-  ]);
-  return { agents: rows.map(toAgent), total };
 }
 
 /** The agent's row, or AGENT_NOT_FOUND. */

@@ -6,6 +6,16 @@ import {
   TERMINAL_STATUSES,
 } from "@agnt/contract";
 import type { Queryable } from "../db/types.ts";
+import {
+  AGENT_COLUMNS,
+  executorsOnline,
+  planText,
+  resolveText,
+  type SearchText,
+  searchStatement,
+  type TextRow,
+  textStatement,
+} from "./statements.ts";
 
 /**
  * Strings as a SQL list of literals: `'a', 'b'`. For closed sets defined in code (statuses),
@@ -32,88 +42,6 @@ export interface AgentRow {
   executors_online: number;
   created_at: Date;
   updated_at: Date;
-}
-
-/** How long after its last call an executor instance still counts as online. */
-export const ONLINE_WINDOW_SECONDS = 90;
-
-/** Executor instances of the agent `agentId` (a SQL expression) seen within the window. */
-function executorsOnline(agentId: string): string {
-  return `(SELECT count(*)::int FROM executor_instances e
-    WHERE e.agent_id = ${agentId} AND e.last_seen_at > now() - interval '${ONLINE_WINDOW_SECONDS} seconds')`;
-}
-
-const AGENT_COLUMNS = `a.agent_id, a.owner_account_id, a.slug, a.name, a.description, a.tags, a.pricing,
-  a.input_schema, a.output_schema, p.name AS provider_name, a.default_timeout_seconds,
-  a.max_timeout_seconds, ${executorsOnline("a.agent_id")} AS executors_online, a.created_at, a.updated_at`;
-
-export interface SearchFilter {
-  /** Free text; undefined or blank: no text filter. */
-  q?: string | undefined;
-  tags: string[];
-}
-
-/** `%`, `_` and `\` stand for themselves in a LIKE pattern built from user text. */
-export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
-/** WHERE clause and parameters shared by the search and its count. */
-function searchWhere(filter: SearchFilter): { where: string; params: unknown[] } {
-  const params: unknown[] = [];
-  const clauses: string[] = [];
-  if (filter.tags.length > 0) {
-    params.push(filter.tags);
-    clauses.push(`a.tags @> $${params.length}::text[]`);
-  }
-  if (filter.q) {
-    params.push(filter.q, `%${escapeLike(filter.q.toLowerCase())}%`);
-    const q = `$${params.length - 1}`;
-    const like = `$${params.length}`;
-    clauses.push(
-      `(a.search_vector @@ websearch_to_tsquery('english', ${q}) OR a.search_text LIKE ${like} ESCAPE '\\')`,
-    );
-  }
-  return { where: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
-}
-
-/**
- * One page of matching agents. With text: by relevance (full-text rank, plus a bonus when the
- * name contains the text), then newest; without: newest first. agent_id breaks every tie.
- */
-export async function searchAgents(
-  db: Queryable,
-  filter: SearchFilter,
-  page: { limit: number; offset: number },
-): Promise<AgentRow[]> {
-  const { where, params } = searchWhere(filter);
-  let order = "a.created_at DESC, a.agent_id DESC";
-  if (filter.q) {
-    const q = `$${params.indexOf(filter.q) + 1}`;
-    const like = `$${params.indexOf(filter.q) + 2}`;
-    order = `ts_rank_cd(a.search_vector, websearch_to_tsquery('english', ${q}), 1)
-      + CASE WHEN lower(a.name) LIKE ${like} ESCAPE '\\' THEN 1 ELSE 0 END DESC, ${order}`;
-  }
-  params.push(page.limit, page.offset);
-  const { rows } = await db.query<AgentRow>(
-    `SELECT ${AGENT_COLUMNS}
-     FROM agents a JOIN accounts p ON p.account_id = a.owner_account_id
-     ${where}
-     ORDER BY ${order}
-     LIMIT $${params.length - 1} OFFSET $${params.length}`,
-    params,
-  );
-  return rows;
-}
-
-/** How many agents match, regardless of paging. */
-export async function countAgents(db: Queryable, filter: SearchFilter): Promise<number> {
-  const { where, params } = searchWhere(filter);
-  const { rows } = await db.query<{ total: number }>(
-    `SELECT count(*)::int AS total FROM agents a ${where}`,
-    params,
-  );
-  return rows[0]?.total ?? 0;
 }
 
 /** The agent with its card's columns, or undefined. */
@@ -222,4 +150,30 @@ export async function upsertAgent(db: Queryable, agent: AgentInput): Promise<str
     [agent.slug],
   );
   return (existing.rows[0] as { agent_id: string }).agent_id;
+}
+
+/** The text as searched: its words normalized by PostgreSQL (statements.ts textStatement). */
+export async function searchText(db: Queryable, text: string): Promise<SearchText> {
+  const plan = planText(text);
+  const statement = textStatement(plan);
+  const { rows } = await db.query<TextRow>(statement.text, statement.values);
+  return resolveText(plan, rows[0] as TextRow);
+}
+
+/**
+ * One page of matching agents (statements.ts searchStatement), and how many match, counted up
+ * to RANKED + 1.
+ */
+export async function searchAgents(
+  db: Queryable,
+  tags: string[],
+  page: { limit: number; offset: number },
+  text?: SearchText,
+): Promise<{ rows: AgentRow[]; total: number }> {
+  const statement = searchStatement(tags, page, text);
+  const { rows } = await db.query<AgentRow & { total: number }>(statement.text, statement.values);
+  return {
+    rows: rows.filter((row) => row.agent_id !== null),
+    total: rows[0]?.total ?? 0,
+  };
 }
