@@ -41,11 +41,9 @@ export async function searchAgents(db: Db, query: SearchAgentsQuery): Promise<Ag
   const { rows, total } = await sql.searchAgents(db, tags, page, text);
   const agents = rows.map(toAgent);
   if (total <= RANKED) return { agents, total };
-  return {
-    agents,
-    total: Math.max(RANKED, query.offset + agents.length),
-    total_capped: true,
-  };
+  // More than RANKED match: at least that many, and at least as many as this page reaches.
+  const reached = agents.length > 0 ? query.offset + agents.length : 0;
+  return { agents, total: Math.max(RANKED, reached), total_capped: true };
 }
 
 /** The agent's row, or AGENT_NOT_FOUND. */
