@@ -1,4 +1,5 @@
 import autocannon from "autocannon";
+import { processCpuSeconds, snapshot, spent } from "./cpu.ts";
 
 export interface SerialResult {
   requests: number;
@@ -66,15 +67,31 @@ export interface ConcurrentResult {
   p50: number;
   p99: number;
   errors: number;
+  /** CPU milliseconds per request: the API process, the database, this client. */
+  cpuPerRequest?: { server: number; database?: number | undefined; client: number };
 }
 
-/** `clients` connections for `seconds`, each cycling through the paths (autocannon). */
+/** Where the CPU goes: the API's process, and the database's processes when they are apart. */
+export interface CpuWatch {
+  serverPid: number;
+  /** The database's processes serving the API (PostgreSQL backends), listed when asked. */
+  databasePids?: () => Promise<number[]>;
+}
+
+/**
+ * `clients` connections for `seconds`, each cycling through the paths (autocannon), and the
+ * CPU time the API, the database and this client spent per request meanwhile.
+ */
 export async function measureConcurrent(
   baseUrl: string,
   key: string,
   paths: string[],
-  options: { clients: number; seconds: number },
+  options: { clients: number; seconds: number; cpu?: CpuWatch },
 ): Promise<ConcurrentResult> {
+  const { cpu } = options;
+  const server = cpu ? processCpuSeconds(cpu.serverPid) : undefined;
+  const database = cpu?.databasePids ? snapshot(await cpu.databasePids()) : undefined;
+  const client = process.cpuUsage();
   const result = await autocannon({
     url: baseUrl,
     connections: options.clients,
@@ -82,6 +99,10 @@ export async function measureConcurrent(
     headers: { authorization: `Bearer ${key}` },
     requests: paths.map((path) => ({ method: "GET" as const, path })),
   });
+  const clientUsed = process.cpuUsage(client);
+  const perRequest = (seconds: number) => (seconds * 1000) / Math.max(1, result.requests.total);
+  const serverAfter = cpu ? processCpuSeconds(cpu.serverPid) : undefined;
+  const databaseAfter = cpu?.databasePids ? snapshot(await cpu.databasePids()) : undefined;
   return {
     clients: options.clients,
     seconds: options.seconds,
@@ -90,5 +111,15 @@ export async function measureConcurrent(
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.non2xx,
+    ...(server !== undefined && serverAfter !== undefined
+      ? {
+          cpuPerRequest: {
+            server: perRequest(serverAfter - server),
+            database:
+              database && databaseAfter ? perRequest(spent(database, databaseAfter)) : undefined,
+            client: perRequest((clientUsed.user + clientUsed.system) / 1e6),
+          },
+        }
+      : {}),
   };
 }

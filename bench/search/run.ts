@@ -6,6 +6,7 @@ import { type BenchDb, connectPostgres, createScratchDatabase, openEmbedded } fr
 import { type Explained, explainShapes } from "./explain.ts";
 import {
   type ConcurrentResult,
+  type CpuWatch,
   measureConcurrent,
   measureSerial,
   type SerialResult,
@@ -42,6 +43,8 @@ export interface BenchResult {
   loadSeconds: number;
   serial: ({ shape: string; goal: boolean } & SerialResult)[];
   concurrent: ConcurrentResult;
+  /** The same clients on the cheapest search (the newest agent): the API's own ceiling. */
+  floor: ConcurrentResult;
   explained: Explained[];
 }
 
@@ -105,13 +108,43 @@ export async function runSearchBench(options: BenchOptions): Promise<BenchResult
         if (variant) mix.push(searchPath(variant));
       }
     }
-    const concurrent = await measureConcurrent(server.url, key, mix, {
-      clients: options.clients,
-      seconds: options.duration,
-    });
-    log(
-      `${options.clients} clients: ${concurrent.reqPerSec.toFixed(0)} req/s, p99 ${concurrent.p99} ms, ${concurrent.errors} errors`,
-    );
+    // PostgreSQL's backends are processes of their own: watched when the server is local.
+    const local =
+      scratch &&
+      ["127.0.0.1", "localhost", "::1", "[::1]", ""].includes(new URL(scratch.url).hostname);
+    const monitor = scratch && local ? await connectPostgres(scratch.url) : undefined;
+    const cpu: CpuWatch = {
+      serverPid: server.pid,
+      ...(monitor
+        ? {
+            databasePids: async () =>
+              (
+                await monitor.query<{ pid: number }>(
+                  "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                )
+              ).map((row) => row.pid),
+          }
+        : {}),
+    };
+    let concurrent: ConcurrentResult;
+    let floor: ConcurrentResult;
+    try {
+      const url = server.url;
+      const run = (paths: string[]) =>
+        measureConcurrent(url, key, paths, {
+          clients: options.clients,
+          seconds: options.duration,
+          cpu,
+        });
+      concurrent = await run(mix);
+      log(
+        `${options.clients} clients: ${concurrent.reqPerSec.toFixed(0)} req/s, p99 ${concurrent.p99} ms, ${concurrent.errors} errors`,
+      );
+      floor = await run([searchPath({ limit: 1 })]);
+      log(`${options.clients} clients, newest agent only: ${floor.reqPerSec.toFixed(0)} req/s`);
+    } finally {
+      await monitor?.close();
+    }
     const { log: _, ...recorded } = options;
     return {
       options: recorded,
@@ -119,6 +152,7 @@ export async function runSearchBench(options: BenchOptions): Promise<BenchResult
       loadSeconds,
       serial,
       concurrent,
+      floor,
       explained,
     };
   } finally {

@@ -40,6 +40,8 @@ describe.each(databases)("bench:search on $db (smoke run)", ({ db, databaseUrl }
     }
     expect(result.concurrent.requests).toBeGreaterThan(0);
     expect(result.concurrent.errors).toBe(0);
+    expect(result.floor.requests).toBeGreaterThan(0);
+    expect(result.concurrent.cpuPerRequest?.server).toBeGreaterThan(0);
     expect(result.explained.length).toBeGreaterThanOrEqual(SHAPES.length);
     for (const explained of result.explained) {
       if (explained.statement === "page") {
