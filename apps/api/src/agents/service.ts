@@ -2,6 +2,12 @@ import type { Agent, AgentList, AgentStats, SearchAgentsQuery } from "@agnt/cont
 import type { Db, Queryable } from "../db/types.ts";
 import { AppError } from "../http/problem.ts";
 import * as sql from "./sql.ts";
+import { RANKED } from "./statements.ts";
+
+/** An agent as stored, with its provider's name and its executors online (requireAgent). */
+export type AgentRow = sql.AgentRow;
+/** What upsertAgent creates or updates an agent from. */
+export type AgentInput = sql.AgentInput;
 
 /** The agent card as the contract shapes it. */
 export function toAgent(row: sql.AgentRow): Agent {
@@ -23,18 +29,21 @@ export function toAgent(row: sql.AgentRow): Agent {
   };
 }
 
-/** Searches the catalogue. Blank text means no text filter; tags are all required. */
+/**
+ * Searches the catalogue. Blank text means no text filter; tags are all required. The total
+ * counts up to RANKED matches; past it, `total_capped` says it is a lower bound.
+ */
 export async function searchAgents(db: Db, query: SearchAgentsQuery): Promise<AgentList> {
-  const text = query.q?.trim();
-  const filter: sql.SearchFilter = {
-    q: text ? text : undefined,
-    tags: [...new Set(query.tag ?? [])],
-  };
-  const [rows, total] = await Promise.all([
-    sql.searchAgents(db, filter, { limit: query.limit, offset: query.offset }),
-    sql.countAgents(db, filter),
-  ]);
-  return { agents: rows.map(toAgent), total };
+  const q = query.q?.trim();
+  const tags = [...new Set(query.tag ?? [])];
+  const page = { limit: query.limit, offset: query.offset };
+  const text = q ? await sql.searchText(db, q) : undefined;
+  const { rows, total } = await sql.searchAgents(db, tags, page, text);
+  const agents = rows.map(toAgent);
+  if (total <= RANKED) return { agents, total };
+  // More than RANKED match: at least that many, and at least as many as this page reaches.
+  const reached = agents.length > 0 ? query.offset + agents.length : 0;
+  return { agents, total: Math.max(RANKED, reached), total_capped: true };
 }
 
 /** The agent's row, or AGENT_NOT_FOUND. */
@@ -44,10 +53,12 @@ export async function requireAgent(db: Queryable, agentId: string): Promise<sql.
   return row;
 }
 
+/** The agent's card, or AGENT_NOT_FOUND. */
 export async function getAgent(db: Db, agentId: string): Promise<Agent> {
   return toAgent(await requireAgent(db, agentId));
 }
 
+/** The agent's track record, or AGENT_NOT_FOUND. */
 export async function getAgentStats(db: Db, agentId: string): Promise<AgentStats> {
   await requireAgent(db, agentId);
   const row = await sql.agentStats(db, agentId);
@@ -59,5 +70,10 @@ export async function getAgentStats(db: Db, agentId: string): Promise<AgentStats
   };
 }
 
-export type { AgentInput, AgentRow } from "./sql.ts";
-export { upsertAgent } from "./sql.ts";
+/**
+ * Creates the agent, or updates the one with the same slug (only when something changed);
+ * returns its id. `db` may be a transaction (the seed writes its catalogue in one).
+ */
+export function upsertAgent(db: Queryable, agent: AgentInput): Promise<string> {
+  return sql.upsertAgent(db, agent);
+}

@@ -1,5 +1,31 @@
+import {
+  isTerminal,
+  JOB_STATUSES,
+  type JobStatus,
+  type Pricing,
+  TERMINAL_STATUSES,
+} from "@agnt/contract";
 import type { Queryable } from "../db/types.ts";
+import {
+  AGENT_COLUMNS,
+  executorsOnline,
+  planText,
+  resolveText,
+  type SearchText,
+  searchStatement,
+  type TextRow,
+  textStatement,
+} from "./statements.ts";
 
+/**
+ * Strings as a SQL list of literals: `'a', 'b'`. For closed sets defined in code (statuses),
+ * never for user input.
+ */
+export function sqlList(values: readonly string[]): string {
+  return values.map((value) => `'${value.replace(/'/g, "''")}'`).join(", ");
+}
+
+/** An agent as stored, with its provider's name and how many of its executors are online. */
 export interface AgentRow {
   agent_id: string;
   owner_account_id: string;
@@ -7,7 +33,7 @@ export interface AgentRow {
   name: string;
   description: string;
   tags: string[];
-  pricing: { model: "per_job" | "free"; amount_cents: number; currency: string };
+  pricing: Pricing;
   input_schema: Record<string, unknown>;
   output_schema: Record<string, unknown>;
   provider_name: string;
@@ -18,85 +44,7 @@ export interface AgentRow {
   updated_at: Date;
 }
 
-/** How long after its last call an executor instance still counts as online. */
-export const ONLINE_WINDOW_SECONDS = 90;
-
-const EXECUTORS_ONLINE = `(SELECT count(*)::int FROM executor_instances e
-  WHERE e.agent_id = a.agent_id AND e.last_seen_at > now() - interval '${ONLINE_WINDOW_SECONDS} seconds')`;
-
-const AGENT_COLUMNS = `a.agent_id, a.owner_account_id, a.slug, a.name, a.description, a.tags, a.pricing,
-  a.input_schema, a.output_schema, p.name AS provider_name, a.default_timeout_seconds,
-  a.max_timeout_seconds, ${EXECUTORS_ONLINE} AS executors_online, a.created_at, a.updated_at`;
-
-export interface SearchFilter {
-  /** Free text; undefined or blank: no text filter. */
-  q?: string | undefined;
-  tags: string[];
-}
-
-/** `%`, `_` and `\` stand for themselves in a LIKE pattern built from user text. */
-export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
-/** WHERE clause and parameters shared by the search and its count. */
-function searchWhere(filter: SearchFilter): { where: string; params: unknown[] } {
-  const params: unknown[] = [];
-  const clauses: string[] = [];
-  if (filter.tags.length > 0) {
-    params.push(filter.tags);
-    clauses.push(`a.tags @> $${params.length}::text[]`);
-  }
-  if (filter.q) {
-    params.push(filter.q, `%${escapeLike(filter.q.toLowerCase())}%`);
-    const q = `$${params.length - 1}`;
-    const like = `$${params.length}`;
-    clauses.push(
-      `(a.search_vector @@ websearch_to_tsquery('english', ${q}) OR a.search_text LIKE ${like} ESCAPE '\\')`,
-    );
-  }
-  return { where: clauses.length ? `WHERE ${clauses.join(" AND ")}` : "", params };
-}
-
-/**
- * One page of matching agents. With text: by relevance (full-text rank, plus a bonus when the
- * name contains the text), then newest; without: newest first. agent_id breaks every tie.
- */
-export async function searchAgents(
-  db: Queryable,
-  filter: SearchFilter,
-  page: { limit: number; offset: number },
-): Promise<AgentRow[]> {
-  const { where, params } = searchWhere(filter);
-  let order = "a.created_at DESC, a.agent_id DESC";
-  if (filter.q) {
-    const q = `$${params.indexOf(filter.q) + 1}`;
-    const like = `$${params.indexOf(filter.q) + 2}`;
-    order = `ts_rank_cd(a.search_vector, websearch_to_tsquery('english', ${q}), 1)
-      + CASE WHEN lower(a.name) LIKE ${like} ESCAPE '\\' THEN 1 ELSE 0 END DESC, ${order}`;
-  }
-  params.push(page.limit, page.offset);
-  const { rows } = await db.query<AgentRow>(
-    `SELECT ${AGENT_COLUMNS}
-     FROM agents a JOIN accounts p ON p.account_id = a.owner_account_id
-     ${where}
-     ORDER BY ${order}
-     LIMIT $${params.length - 1} OFFSET $${params.length}`,
-    params,
-  );
-  return rows;
-}
-
-/** How many agents match, regardless of paging. */
-export async function countAgents(db: Queryable, filter: SearchFilter): Promise<number> {
-  const { where, params } = searchWhere(filter);
-  const { rows } = await db.query<{ total: number }>(
-    `SELECT count(*)::int AS total FROM agents a ${where}`,
-    params,
-  );
-  return rows[0]?.total ?? 0;
-}
-
+/** The agent with its card's columns, or undefined. */
 export async function findAgent(db: Queryable, agentId: string): Promise<AgentRow | undefined> {
   const { rows } = await db.query<AgentRow>(
     `SELECT ${AGENT_COLUMNS}
@@ -107,19 +55,20 @@ export async function findAgent(db: Queryable, agentId: string): Promise<AgentRo
   return rows[0];
 }
 
-export interface AgentStatsRow {
+const COMPLETED = sqlList(["completed"] satisfies JobStatus[]);
+/** Jobs not finished yet. */
+const UNFINISHED = JOB_STATUSES.filter((status) => !isTerminal(status));
+
+/** The counts and timings of agentStats; one count per terminal status. */
+export type AgentStatsRow = {
   executors_online: number;
   total_jobs: number;
   active_jobs: number;
-  completed_jobs: number;
-  failed_jobs: number;
-  rejected_jobs: number;
-  canceled_jobs: number;
   avg_duration_seconds: number | null;
   p50_duration_seconds: number | null;
   p95_duration_seconds: number | null;
   avg_run_seconds: number | null;
-}
+} & Record<`${(typeof TERMINAL_STATUSES)[number]}_jobs`, number>;
 
 /** Counts and timings over the agent's jobs; timings over completed jobs only. */
 export async function agentStats(db: Queryable, agentId: string): Promise<AgentStatsRow> {
@@ -130,34 +79,33 @@ export async function agentStats(db: Queryable, agentId: string): Promise<AgentS
               extract(epoch FROM completed_at - started_at)::float8 AS run
        FROM jobs WHERE agent_id = $1
      )
-     SELECT (SELECT count(*)::int FROM executor_instances e
-             WHERE e.agent_id = $1 AND e.last_seen_at > now() - interval '${ONLINE_WINDOW_SECONDS} seconds')
-              AS executors_online,
+     SELECT ${executorsOnline("$1")} AS executors_online,
             count(*)::int AS total_jobs,
-            count(*) FILTER (WHERE status IN ('pending', 'accepted', 'running'))::int AS active_jobs,
-            count(*) FILTER (WHERE status = 'completed')::int AS completed_jobs,
-            count(*) FILTER (WHERE status = 'failed')::int AS failed_jobs,
-            count(*) FILTER (WHERE status = 'rejected')::int AS rejected_jobs,
-            count(*) FILTER (WHERE status = 'canceled')::int AS canceled_jobs,
-            avg(turnaround) FILTER (WHERE status = 'completed') AS avg_duration_seconds,
+            count(*) FILTER (WHERE status IN (${sqlList(UNFINISHED)}))::int AS active_jobs,
+            ${TERMINAL_STATUSES.map(
+              (status) =>
+                `count(*) FILTER (WHERE status = ${sqlList([status])})::int AS ${status}_jobs`,
+            ).join(",\n            ")},
+            avg(turnaround) FILTER (WHERE status = ${COMPLETED}) AS avg_duration_seconds,
             percentile_cont(0.5) WITHIN GROUP (ORDER BY turnaround)
-              FILTER (WHERE status = 'completed') AS p50_duration_seconds,
+              FILTER (WHERE status = ${COMPLETED}) AS p50_duration_seconds,
             percentile_cont(0.95) WITHIN GROUP (ORDER BY turnaround)
-              FILTER (WHERE status = 'completed') AS p95_duration_seconds,
-            avg(run) FILTER (WHERE status = 'completed') AS avg_run_seconds
+              FILTER (WHERE status = ${COMPLETED}) AS p95_duration_seconds,
+            avg(run) FILTER (WHERE status = ${COMPLETED}) AS avg_run_seconds
      FROM j`,
     [agentId],
   );
   return rows[0] as AgentStatsRow;
 }
 
+/** What an agent is created or updated from. */
 export interface AgentInput {
   ownerAccountId: string;
   slug: string;
   name: string;
   description: string;
   tags: string[];
-  pricing: AgentRow["pricing"];
+  pricing: Pricing;
   inputSchema: Record<string, unknown>;
   outputSchema: Record<string, unknown>;
   defaultTimeoutSeconds?: number | null;
@@ -202,4 +150,30 @@ export async function upsertAgent(db: Queryable, agent: AgentInput): Promise<str
     [agent.slug],
   );
   return (existing.rows[0] as { agent_id: string }).agent_id;
+}
+
+/** The text as searched: its words normalized by PostgreSQL (statements.ts textStatement). */
+export async function searchText(db: Queryable, text: string): Promise<SearchText> {
+  const plan = planText(text);
+  const statement = textStatement(plan);
+  const { rows } = await db.query<TextRow>(statement.text, statement.values);
+  return resolveText(plan, rows[0] as TextRow);
+}
+
+/**
+ * One page of matching agents (statements.ts searchStatement), and how many match, counted up
+ * to RANKED + 1.
+ */
+export async function searchAgents(
+  db: Queryable,
+  tags: string[],
+  page: { limit: number; offset: number },
+  text?: SearchText,
+): Promise<{ rows: AgentRow[]; total: number }> {
+  const statement = searchStatement(tags, page, text);
+  const { rows } = await db.query<AgentRow & { total: number }>(statement.text, statement.values);
+  return {
+    rows: rows.filter((row) => row.agent_id !== null),
+    total: rows[0]?.total ?? 0,
+  };
 }

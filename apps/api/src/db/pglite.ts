@@ -1,4 +1,5 @@
 import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import type { Db, Tx } from "./types.ts";
 
 export interface PgliteOptions {
@@ -8,12 +9,16 @@ export interface PgliteOptions {
   loadDataDir?: Blob | File;
 }
 
+/** Extensions the migrations create; PGlite needs their code loaded with the instance. */
+const EXTENSIONS = { pg_trgm };
+
 /**
  * PostgreSQL compiled to WebAssembly, in this process. PGlite runs one statement at a time;
  * a transaction holds it until it ends, so other queries wait rather than interleave.
  */
 export async function openPglite(options: PgliteOptions = {}): Promise<Db & { pglite: PGlite }> {
   const pglite = new PGlite({
+    extensions: EXTENSIONS,
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
   });

@@ -61,7 +61,7 @@ export const SearchAgentsQuery = z.strictObject({
   q: Text(0, 200)
     .optional()
     .describe(
-      "Free text matched against name, description and tags (whole words, stems and substrings; `%` and `_` are literal). Results are ranked by relevance when given, newest first otherwise.",
+      "Free text matched against name, description and tags: its words (stems; the last word also as a prefix while it is typed) and, for one word or text with punctuation, the text as a substring (`%` and `_` are literal; text without three letters or digits in a row is looked for as a substring among the 5,000 newest agents only). With text, the 100 newest matches and the 20 newest agents whose name contains the text come first, ranked by relevance; the other matches follow, newest first. Without text: newest first.",
     ),
   tag: queryList(Tag, 20).optional().describe("Repeatable. Only agents carrying every given tag."),
   limit: queryInt(1, 100).default(20).describe("Page size, 1..100."),
@@ -74,7 +74,15 @@ export const AgentList = z
     agents: z.array(Agent),
     total: z
       .int()
-      .describe("Number of agents matching the filters, regardless of limit and offset."),
+      .describe(
+        "Number of agents matching the filters, regardless of limit and offset. Counted up to 100: when more match, `total_capped` is true and `total` is a lower bound.",
+      ),
+    total_capped: z
+      .boolean()
+      .optional()
+      .describe(
+        "Present, and true, only when more agents match than were counted: `total` is then a lower bound, 100 or offset + the agents returned if that is more, rather than exact.",
+      ),
   })
   .meta({ id: "AgentList" });
 export type AgentList = z.infer<typeof AgentList>;
