@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import multipart from "@fastify/multipart";
 import Fastify, { type FastifyInstance } from "fastify";
+import { KEY_CHANNEL, KeyCache } from "./accounts/key-cache.ts";
 import { adminRoutes } from "./accounts/routes.ts";
 import { agentRoutes } from "./agents/routes.ts";
 import type { Db } from "./db/types.ts";
@@ -45,6 +46,8 @@ export interface AppOptions {
   maintenanceIntervalMs?: number;
   /** How much of a refused request's unread body is discarded before closing (http/drain.ts). */
   drain?: DrainLimits;
+  /** How long a looked-up key is trusted before it is read again, in seconds (0: every time). */
+  keyCacheSeconds?: number;
 }
 
 /** Builds the API: every route of the contract, with problem+json errors. Tests drive it with inject(). */
@@ -66,9 +69,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Router errors (malformed percent-encoding in the path) also leave as problem+json.
     frameworkErrors: (error, request, reply) => sendProblem(error, request, reply),
   });
-  // Long-polls wake on the database's job notifications (one LISTEN connection per process).
+  // Long-polls wake on the database's job notifications, and cached keys are forgotten on
+  // its key revocations (one LISTEN connection per process).
   const feed = options.feed ?? new ChangeFeed();
-  await feed.listen(options.db, app.log);
+  const keys = new KeyCache(options.db, {
+    ttlMs: (options.keyCacheSeconds ?? DEFAULTS.keyCacheSeconds) * 1000,
+  });
+  await feed.listen(options.db, app.log, { [KEY_CHANNEL]: keys.listener });
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
@@ -95,6 +102,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   };
   const deps = {
     db: options.db,
+    keys,
     feed,
     params: new ParamsValidator(),
     files,

@@ -11,6 +11,11 @@ export const DEFAULTS = {
   maxUploadFileBytes: 1024 ** 3,
   maxUploadFiles: 100,
   maxUploadJobBytes: 5 * 1024 ** 3,
+  /**
+   * How long an API process trusts a key it looked up before reading it again. Revocations
+   * are notified to every process at once; this only bounds how long a missed one could last.
+   */
+  keyCacheSeconds: 60,
   /** Lifetime of a download URL. */
   downloadUrlTtlSeconds: 300,
   /** How often housekeeping (idempotency keys, retention) runs. */

@@ -47,6 +47,7 @@ const EnvSchema = z.object({
   AGNT_MAX_JSON_BODY_BYTES: int(1024, 64 * 1024 * 1024, DEFAULTS.maxJsonBodyBytes),
   AGNT_MAINTENANCE_INTERVAL_SECONDS: int(1, 86_400, DEFAULTS.maintenanceIntervalSeconds),
   AGNT_LEASE_SECONDS: seconds(0.1, 86_400, DEFAULTS.leaseSeconds),
+  AGNT_KEY_CACHE_SECONDS: seconds(0, 3_600, DEFAULTS.keyCacheSeconds),
   AGNT_RESERVATION_SECONDS: seconds(0.1, 3_600, DEFAULTS.reservationSeconds),
   AGNT_SWEEP_INTERVAL_SECONDS: seconds(0.05, 3_600, DEFAULTS.sweepIntervalSeconds),
   // File storage: S3 when AGNT_S3_BUCKET is set, else a directory under AGNT_DATA_DIR.

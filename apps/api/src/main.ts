@@ -105,6 +105,7 @@ async function start(env: Env): Promise<void> {
     maintenanceIntervalMs: env.AGNT_MAINTENANCE_INTERVAL_SECONDS * 1000,
     leaseSeconds: env.AGNT_LEASE_SECONDS,
     reservationSeconds: env.AGNT_RESERVATION_SECONDS,
+    keyCacheSeconds: env.AGNT_KEY_CACHE_SECONDS,
     sweepIntervalMs: env.AGNT_SWEEP_INTERVAL_SECONDS * 1000,
   });
   const address = await app.listen({ host: env.HOST, port: env.PORT });

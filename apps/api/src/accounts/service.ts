@@ -1,6 +1,7 @@
 import type { ApiKeyInfo, CreatedKey, CreateKeyRequest, Role } from "@agnt/contract";
 import type { Db, Queryable } from "../db/types.ts";
 import { AppError } from "../http/problem.ts";
+import type { KeyCache } from "./key-cache.ts";
 import { generateKey, hashKey, KEY_PATTERN, keyDisplayPrefix } from "./keys.ts";
 import * as sql from "./sql.ts";
 
@@ -16,15 +17,13 @@ export interface Principal {
  * Resolves a key to its account. Malformed, unknown and revoked keys all answer the same 401,
  * so a caller learns nothing about which keys exist.
  */
-export async function authenticate(db: Db, key: string | undefined): Promise<Principal> {
+export async function authenticate(keys: KeyCache, key: string | undefined): Promise<Principal> {
   if (key === undefined) {
     throw new AppError("UNAUTHENTICATED", {
       detail: "No API key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`.",
     });
   }
-  const row = KEY_PATTERN.test(key)
-    ? await sql.findPrincipalByKeyHash(db, hashKey(key))
-    : undefined;
+  const row = KEY_PATTERN.test(key) ? await keys.lookup(hashKey(key)) : undefined;
   if (!row)
     throw new AppError("UNAUTHENTICATED", {
       detail: "The API key is malformed, unknown or revoked.",
@@ -66,10 +65,14 @@ export async function createKey(db: Db, request: CreateKeyRequest): Promise<Crea
   });
 }
 
-/** Revokes a key; it stops authenticating at once. */
-export async function revokeKey(db: Db, keyId: string): Promise<ApiKeyInfo> {
+/**
+ * Revokes a key; it stops authenticating at once: in this process right away, in the others
+ * when the revocation's notification reaches them (milliseconds).
+ */
+export async function revokeKey(db: Db, keys: KeyCache, keyId: string): Promise<ApiKeyInfo> {
   const row = await sql.revokeKey(db, keyId);
   if (!row) throw new AppError("KEY_NOT_FOUND", { detail: `No API key ${keyId}.` });
+  keys.forget(row.key_hash);
   return {
     key_id: row.key_id,
     account_id: row.account_id,

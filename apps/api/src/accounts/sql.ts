@@ -82,14 +82,17 @@ export async function findPrincipalByKeyHash(
   return rows[0];
 }
 
-/** Marks a key revoked (keeping the first revocation time) and returns it. */
-export async function revokeKey(db: Queryable, keyId: string): Promise<KeyRow | undefined> {
-  const { rows } = await db.query<KeyRow>(
+/** Marks a key revoked (keeping the first revocation time) and returns it, with its hash. */
+export async function revokeKey(
+  db: Queryable,
+  keyId: string,
+): Promise<(KeyRow & { key_hash: string }) | undefined> {
+  const { rows } = await db.query<KeyRow & { key_hash: string }>(
     `WITH k AS (
        UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE key_id = $1
-       RETURNING key_id, account_id, name, prefix, created_at, revoked_at
+       RETURNING key_id, account_id, name, prefix, created_at, revoked_at, key_hash
      )
-     SELECT k.key_id, k.account_id, a.role, k.name, k.prefix, k.created_at, k.revoked_at
+     SELECT k.key_id, k.account_id, a.role, k.name, k.prefix, k.created_at, k.revoked_at, k.key_hash
      FROM k JOIN accounts a USING (account_id)`,
     [keyId],
   );

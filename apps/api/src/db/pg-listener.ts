@@ -3,7 +3,7 @@ import type { ListenHandlers } from "./types.ts";
 
 export interface PgListenerOptions {
   connectionString: string;
-  channel: string;
+  channels: readonly string[];
   handlers: ListenHandlers;
   /** Delay before the first reconnection attempt (default 100 ms); doubles with each failure. */
   minDelayMs?: number;
@@ -17,7 +17,7 @@ export interface PgListenerOptions {
 export const LISTENER_APPLICATION_NAME = "agnt listener";
 
 /**
- * `LISTEN`s on one channel through a dedicated connection (never one of the pool's: it would
+ * `LISTEN`s on some channels through one dedicated connection (never one of the pool's: it would
  * hold a pool slot forever, and the pool would hand it out with its LISTEN still active).
  *
  * When the connection fails or closes (`pg_terminate_backend`, a database restart, a network
@@ -30,7 +30,9 @@ export const LISTENER_APPLICATION_NAME = "agnt listener";
  * and closes the connection.
  */
 export async function listenPostgres(options: PgListenerOptions): Promise<() => Promise<void>> {
-  const { channel, handlers } = options;
+  const { channels, handlers } = options;
+  const listened = new Set(channels);
+  const named = channels.join(", ");
   const minDelayMs = options.minDelayMs ?? 100;
   const maxDelayMs = options.maxDelayMs ?? 5_000;
   let stopped = false;
@@ -92,13 +94,17 @@ export async function listenPostgres(options: PgListenerOptions): Promise<() => 
     };
     // Without an error listener a lost connection would crash the process.
     client.on("error", lose);
-    client.on("end", () => lose(new Error(`the connection listening on ${channel} closed`)));
+    client.on("end", () => lose(new Error(`the connection listening on ${named} closed`)));
     client.on("notification", (message) => {
-      if (message.channel === channel) safely(() => handlers.onNotify(message.payload ?? ""));
+      if (listened.has(message.channel)) {
+        safely(() => handlers.onNotify(message.payload ?? "", message.channel));
+      }
     });
     try {
       await client.connect();
-      await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+      for (const channel of channels) {
+        await client.query(`LISTEN ${client.escapeIdentifier(channel)}`);
+      }
     } catch (error) {
       lose(error instanceof Error ? error : new Error(String(error)));
       return;

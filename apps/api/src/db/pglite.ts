@@ -52,18 +52,23 @@ export async function openPglite(options: PgliteOptions = {}): Promise<Db & { pg
       await pglite.exec(sql);
     },
     // One instance, one session: it hears its own notifications, as they commit.
-    async listen(channel, handlers) {
-      // PGlite sends the name to LISTEN unquoted.
-      if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`invalid channel name ${channel}`);
-      const unlisten = await pglite.listen(channel, (payload) => {
-        try {
-          handlers.onNotify(payload ?? "");
-        } catch (error) {
-          handlers.onError?.(error instanceof Error ? error : new Error(String(error)));
-        }
-      });
+    async listen(channels, handlers) {
+      const stops: (() => Promise<void>)[] = [];
+      for (const channel of typeof channels === "string" ? [channels] : channels) {
+        // PGlite sends the name to LISTEN unquoted.
+        if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`invalid channel name ${channel}`);
+        stops.push(
+          await pglite.listen(channel, (payload) => {
+            try {
+              handlers.onNotify(payload ?? "", channel);
+            } catch (error) {
+              handlers.onError?.(error instanceof Error ? error : new Error(String(error)));
+            }
+          }),
+        );
+      }
       return async () => {
-        if (!pglite.closed) await unlisten().catch(() => undefined);
+        if (!pglite.closed) await Promise.all(stops.map((stop) => stop().catch(() => undefined)));
       };
     },
     close: () => pglite.close(),

@@ -62,10 +62,10 @@ export function openPostgres(options: PostgresOptions): Db {
     async exec(sql) {
       await pool.query(sql);
     },
-    async listen(channel, handlers) {
+    async listen(channels, handlers) {
       const stopListening = await listenPostgres({
         connectionString: options.connectionString,
-        channel,
+        channels: typeof channels === "string" ? [channels] : channels,
         handlers: { ...handlers, onError: handlers.onError ?? options.onError },
       });
       const stop = async () => {

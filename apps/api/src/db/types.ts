@@ -13,8 +13,11 @@ export interface Tx extends Queryable {
 
 /** What a `listen` subscription is told. */
 export interface ListenHandlers {
-  /** A notification on the channel, with its payload (`''` when none), after its transaction committed. */
-  onNotify(payload: string): void;
+  /**
+   * A notification with its payload (`''` when none) and channel, after its transaction
+   * committed.
+   */
+  onNotify(payload: string, channel: string): void;
   /**
    * The subscription was lost and is back: notifications sent in between are gone, so
    * whatever depends on them should look again. Not called for the first connection.
@@ -32,12 +35,15 @@ export interface Db extends Queryable {
   /** Runs a script of several statements (migrations). */
   exec(sql: string): Promise<void>;
   /**
-   * `LISTEN`s on `channel` (a plain lower-case identifier) until the returned function is
-   * called. PostgreSQL: one dedicated connection per call, outside the pool, re-established
+   * `LISTEN`s on one or more channels (plain lower-case identifiers) until the returned
+   * function is called. PostgreSQL: one dedicated connection per call, outside the pool, re-established
    * with backoff whenever it is lost (`onError`, then `onReconnect` once it listens again).
    * Resolves after the first attempt, whether or not it succeeded: it never rejects for an
    * unreachable database, it keeps trying. PGlite: the instance's own notifications.
    */
-  listen(channel: string, handlers: ListenHandlers): Promise<() => Promise<void>>;
+  listen(
+    channels: string | readonly string[],
+    handlers: ListenHandlers,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }

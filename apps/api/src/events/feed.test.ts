@@ -9,15 +9,15 @@ function fakeDb() {
   const state = { handlers: undefined as ListenHandlers | undefined, channel: "", stopped: 0 };
   const db = {
     kind: "pglite",
-    listen: async (channel: string, handlers: ListenHandlers) => {
-      state.channel = channel;
+    listen: async (channels: string | string[], handlers: ListenHandlers) => {
+      state.channel = ([] as string[]).concat(channels).join(",");
       state.handlers = handlers;
       return async () => {
         state.stopped += 1;
       };
     },
   } as unknown as Db;
-  const notify = (payload: string) => state.handlers?.onNotify(payload);
+  const notify = (payload: string) => state.handlers?.onNotify(payload, JOB_CHANNEL);
   return { db, state, notify };
 }
 

@@ -30,6 +30,13 @@ export interface FeedLog {
 
 type Listener = () => void;
 
+/** Another channel the process listens on through the feed's connection. */
+export interface ChannelListener {
+  onNotify(payload: string): void;
+  /** The connection was lost and is back: notifications in between are gone. */
+  onReconnect?(): void;
+}
+
 /** What a watch needs to know of its feed. */
 interface FeedState {
   closed(): boolean;
@@ -124,20 +131,25 @@ export class ChangeFeed {
   /**
    * Subscribes to the database's job notifications (one LISTEN connection on PostgreSQL,
    * re-established when lost; when it is, every waiter is woken once to read again, since
-   * notifications sent in between are gone). Resolves after the first attempt to listen,
-   * even if the database is unreachable. Once per feed; stopped by `close()`.
+   * notifications sent in between are gone) and, on the same connection, to `others`
+   * (e.g. key revocations). Resolves after the first attempt to listen, even if the database
+   * is unreachable. Once per feed; stopped by `close()`.
    */
-  async listen(db: Db, log?: FeedLog): Promise<void> {
+  async listen(db: Db, log?: FeedLog, others: Record<string, ChannelListener> = {}): Promise<void> {
     if (this.#listening || this.#closed) return;
     this.#listening = true;
-    const stop = await db.listen(JOB_CHANNEL, {
-      onNotify: (payload) => this.#notified(payload),
+    const channels = [JOB_CHANNEL, ...Object.keys(others)];
+    const stop = await db.listen(channels, {
+      onNotify: (payload, channel) => {
+        if (channel === JOB_CHANNEL) this.#notified(payload);
+        else others[channel]?.onNotify(payload);
+      },
       onReconnect: () => {
-        log?.info({ channel: JOB_CHANNEL }, "job notifications restored; waking every long-poll");
+        log?.info({ channels }, "notifications restored; waking every long-poll");
+        for (const other of Object.values(others)) other.onReconnect?.();
         this.wakeAll();
       },
-      onError: (error) =>
-        log?.warn({ err: error, channel: JOB_CHANNEL }, "job notifications lost; reconnecting"),
+      onError: (error) => log?.warn({ err: error, channels }, "notifications lost; reconnecting"),
     });
     if (this.#closed) await stop();
     else this.#stopListening = stop;

@@ -1,13 +1,17 @@
 import { type ExecutorHeaders, routes } from "@agnt/contract";
 import type { FastifyInstance } from "fastify";
+import type { KeyCache } from "../accounts/key-cache.ts";
 import { clientGone } from "../http/abort.ts";
 import { registerRoute } from "../http/route.ts";
 import { completeWithFiles } from "./complete-upload.ts";
 import * as executor from "./service.ts";
 
 /** The executor routes (provider key). */
-export function executorRoutes(app: FastifyInstance, deps: executor.ExecutorDeps): void {
-  const { db } = deps;
+export function executorRoutes(
+  app: FastifyInstance,
+  deps: executor.ExecutorDeps & { keys: KeyCache },
+): void {
+  const { keys } = deps;
   // Executor instances are recorded with the agent they work for (from the query, or the job).
   const seen = async <T extends { agent_id: string }>(
     accountId: string,
@@ -17,10 +21,10 @@ export function executorRoutes(app: FastifyInstance, deps: executor.ExecutorDeps
     await deps.instances.seen(accountId, headers, job.agent_id);
     return job;
   };
-  registerRoute(app, db, routes.listExecutorJobs, ({ query, headers, principal, reply }) =>
+  registerRoute(app, keys, routes.listExecutorJobs, ({ query, headers, principal, reply }) =>
     executor.listJobs(deps, principal.accountId, query, clientGone(reply), headers),
   );
-  registerRoute(app, db, routes.updateJobStatus, async ({ params, body, headers, principal }) =>
+  registerRoute(app, keys, routes.updateJobStatus, async ({ params, body, headers, principal }) =>
     seen(
       principal.accountId,
       headers,
@@ -33,7 +37,7 @@ export function executorRoutes(app: FastifyInstance, deps: executor.ExecutorDeps
       ),
     ),
   );
-  registerRoute(app, db, routes.heartbeat, async ({ params, body, headers, principal }) =>
+  registerRoute(app, keys, routes.heartbeat, async ({ params, body, headers, principal }) =>
     seen(
       principal.accountId,
       headers,
@@ -42,7 +46,7 @@ export function executorRoutes(app: FastifyInstance, deps: executor.ExecutorDeps
   );
   registerRoute(
     app,
-    db,
+    keys,
     routes.completeJob,
     async ({ params, query, body, upload, principal }) =>
       upload
@@ -55,7 +59,7 @@ export function executorRoutes(app: FastifyInstance, deps: executor.ExecutorDeps
           ),
     { uploads: deps.files.limits },
   );
-  registerRoute(app, db, routes.getJobInputs, ({ params, principal }) =>
+  registerRoute(app, keys, routes.getJobInputs, ({ params, principal }) =>
     executor.getInputs(deps, principal.accountId, params.job_id),
   );
 }

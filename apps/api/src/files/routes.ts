@@ -1,6 +1,6 @@
 import { routes } from "@agnt/contract";
 import type { FastifyInstance } from "fastify";
-import type { Db } from "../db/types.ts";
+import type { KeyCache } from "../accounts/key-cache.ts";
 import { AppError } from "../http/problem.ts";
 import { registerRoute } from "../http/route.ts";
 import { attachmentDisposition, type ObjectStore } from "../storage/types.ts";
@@ -9,8 +9,11 @@ import { attachmentDisposition, type ObjectStore } from "../storage/types.ts";
  * Downloads through signed URLs of the local file store. The token is the credential; the
  * file is sent as an attachment so a browser never renders it.
  */
-export function fileRoutes(app: FastifyInstance, deps: { db: Db; store: ObjectStore }): void {
-  registerRoute(app, deps.db, routes.downloadFile, async ({ params, reply }) => {
+export function fileRoutes(
+  app: FastifyInstance,
+  deps: { keys: KeyCache; store: ObjectStore },
+): void {
+  registerRoute(app, deps.keys, routes.downloadFile, async ({ params, reply }) => {
     if (!deps.store.openDownload) {
       throw new AppError("NOT_FOUND", {
         detail: "Downloads are served by the object store, not by the API.",

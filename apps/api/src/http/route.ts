@@ -2,8 +2,8 @@ import type { FieldError, RouteDef } from "@agnt/contract";
 import type {} from "@fastify/multipart";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { z } from "zod";
+import type { KeyCache } from "../accounts/key-cache.ts";
 import { authenticate, type Principal } from "../accounts/service.ts";
-import type { Db } from "../db/types.ts";
 import type { UploadBody, UploadLimits } from "../files/upload.ts";
 import { clientGone } from "./abort.ts";
 import { extractKey } from "./auth.ts";
@@ -74,7 +74,7 @@ export function fastifyPath(path: string): string {
  */
 export function registerRoute<R extends RouteDef>(
   app: FastifyInstance,
-  db: Db,
+  keys: KeyCache,
   def: R,
   handler: RouteHandler<R>,
   options: { uploads?: UploadLimits } = {},
@@ -87,7 +87,7 @@ export function registerRoute<R extends RouteDef>(
     url: fastifyPath(def.path),
     onRequest: def.auth
       ? async (request) => {
-          const principal = await authenticate(db, extractKey(request));
+          const principal = await authenticate(keys, extractKey(request));
           if (principal.role !== def.auth) {
             throw new AppError("FORBIDDEN", {
               detail: `This route needs a ${def.auth} key; this key belongs to a ${principal.role}.`,

@@ -1,5 +1,6 @@
 import { routes } from "@agnt/contract";
 import type { FastifyInstance } from "fastify";
+import type { KeyCache } from "../accounts/key-cache.ts";
 import { clientGone } from "../http/abort.ts";
 import { registerRoute } from "../http/route.ts";
 import { streamJobEvents } from "./events.ts";
@@ -7,11 +8,11 @@ import { orderWithFiles } from "./order-upload.ts";
 import * as jobs from "./service.ts";
 
 /** The buyer's job routes. */
-export function jobRoutes(app: FastifyInstance, deps: jobs.JobsDeps): void {
-  const { db } = deps;
+export function jobRoutes(app: FastifyInstance, deps: jobs.JobsDeps & { keys: KeyCache }): void {
+  const { keys } = deps;
   registerRoute(
     app,
-    db,
+    keys,
     routes.createJob,
     async ({ body, upload, headers, principal, reply }) => {
       const idempotencyKey = headers["idempotency-key"];
@@ -23,16 +24,16 @@ export function jobRoutes(app: FastifyInstance, deps: jobs.JobsDeps): void {
     },
     { uploads: deps.files.limits },
   );
-  registerRoute(app, db, routes.listJobs, ({ query, principal }) =>
+  registerRoute(app, keys, routes.listJobs, ({ query, principal }) =>
     jobs.listJobs(deps, principal.accountId, query),
   );
-  registerRoute(app, db, routes.getJob, ({ params, query, principal, reply }) =>
+  registerRoute(app, keys, routes.getJob, ({ params, query, principal, reply }) =>
     jobs.getJob(deps, principal.accountId, params.job_id, query.wait, clientGone(reply)),
   );
-  registerRoute(app, db, routes.cancelJob, ({ params, body, principal }) =>
+  registerRoute(app, keys, routes.cancelJob, ({ params, body, principal }) =>
     jobs.cancelJob(deps, principal.accountId, params.job_id, body.reason),
   );
-  registerRoute(app, db, routes.getJobEvents, async ({ params, headers, principal, reply }) => {
+  registerRoute(app, keys, routes.getJobEvents, async ({ params, headers, principal, reply }) => {
     await streamJobEvents(
       deps,
       principal.accountId,
@@ -41,7 +42,7 @@ export function jobRoutes(app: FastifyInstance, deps: jobs.JobsDeps): void {
       reply,
     );
   });
-  registerRoute(app, db, routes.getJobResult, ({ params, principal }) =>
+  registerRoute(app, keys, routes.getJobResult, ({ params, principal }) =>
     jobs.getResult(deps, principal.accountId, params.job_id),
   );
 }
