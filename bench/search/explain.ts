@@ -1,5 +1,3 @@
-import type { BenchDb } from "./db.ts";
-import { type SearchQuery, SHAPES } from "./shapes.ts";
 import {
   planText,
   resolveText,
@@ -7,7 +5,9 @@ import {
   searchStatement,
   type TextRow,
   textStatement,
-} from "./statements.ts";
+} from "@agnt/api/search-statements";
+import type { BenchDb } from "./db.ts";
+import { type SearchQuery, SHAPES } from "./shapes.ts";
 
 export interface Explained {
   shape: string;

@@ -1,18 +1,7 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { formatReport } from "./report.ts";
 import { runSearchBench } from "./run.ts";
-import { ROOT } from "./server.ts";
 import { SHAPES } from "./shapes.ts";
-
-describe("bench:search statements", () => {
-  it("are a copy of the API's own (apps/api/src/agents/statements.ts)", () => {
-    const api = readFileSync(join(ROOT, "apps/api/src/agents/statements.ts"), "utf8");
-    const copy = readFileSync(join(ROOT, "bench/search/statements.ts"), "utf8");
-    expect(copy).toBe(api);
-  });
-});
 
 const databases = [
   { db: "pglite" as const, databaseUrl: "" },

@@ -13,8 +13,8 @@
  * word the planner walks `agents_newest` and stops after a few rows; for a rare one it collects
  * the matches from a GIN index and sorts those.
  *
- * This file imports nothing: bench/search/statements.ts is a copy of it (a benchmark imports
- * no app), and bench/search/search.test.ts fails when the two differ.
+ * This file imports nothing: bench/search explains these exact statements, importing them as
+ * `@agnt/api/search-statements` (the one export of the API package, for the benchmark).
  */
 
 /** How long after its last call an executor instance still counts as online. */
