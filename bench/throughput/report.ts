@@ -58,5 +58,5 @@ export function formatHeading(doc: ResultDocument): string {
   const pg = doc.postgres
     ? `, PostgreSQL ${doc.postgres.server_version} (fsync=${doc.postgres.fsync}, synchronous_commit=${doc.postgres.synchronous_commit})`
     : "";
-  return `${o.jobs} jobs, ${o.buyers} buyers, ${o.executors} executors, warm-up ${o.warmupJobs}; ${m.cpus} CPUs, ${m.memoryGiB} GiB, Node ${m.node}${pg}; ${doc.date}`;
+  return `${o.jobs} jobs, ${o.buyers} buyers, ${o.executors} executors, warm-up ${o.warmupJobs}; ${m.cpus} CPUs, ${m.memoryGiB} GiB, Node ${m.node}${pg}; load ${m.loadAverage.start.toFixed(1)} → ${m.loadAverage.end.toFixed(1)}; ${doc.date}`;
 }

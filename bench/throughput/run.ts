@@ -1,5 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, cpus, release, tmpdir, totalmem } from "node:os";
+import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { postgresCpuMs, processCpuMs } from "./cpu.ts";
 import { createDatabase, type DatabaseCounters, openCounters, serverSettings } from "./database.ts";
@@ -69,7 +69,15 @@ export type SystemResult = { system: SystemName; db: DbKind } & (
 /** The whole run: where, when, with what, and one result per system and database. */
 export interface ResultDocument {
   date: string;
-  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; kernel: string };
+  machine: {
+    cpus: number;
+    cpuModel: string;
+    memoryGiB: number;
+    node: string;
+    kernel: string;
+    /** 1-minute load average when the run started and when it ended: others' work skews figures. */
+    loadAverage: { start: number; end: number };
+  };
   postgres: Record<string, string> | null;
   options: BenchOptions;
   results: SystemResult[];
@@ -191,6 +199,7 @@ export async function runBenchmark(
   options: BenchOptions,
   log: (line: string) => void = () => undefined,
 ): Promise<ResultDocument> {
+  const loadAtStart = loadavg()[0] ?? 0;
   const results: SystemResult[] = [];
   for (const kind of options.dbs) {
     for (const system of options.systems) {
@@ -220,6 +229,7 @@ export async function runBenchmark(
       memoryGiB: Math.round(totalmem() / 1024 ** 3),
       node: process.version,
       kernel: release(),
+      loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
     },
     postgres: options.dbs.includes("postgres") ? await serverSettings(options.databaseUrl) : null,
     options,

@@ -49,8 +49,25 @@ function expectStatus(reply: Reply, status: number, what: string): void {
  * for one job, accepts it (409: another executor won it), starts it and completes it.
  */
 export async function setupAgnt(context: SystemContext): Promise<SystemUnderTest> {
+  // With a server the data directory holds only the file store's secret; with PGlite, the database.
   const ownDir = context.db.kind === "pglite" ? undefined : mkdtempSync(join(tmpdir(), "agnt-"));
-  const dataDir = context.db.kind === "pglite" ? context.db.dataDir : (ownDir as string);
+  try {
+    return await setupIn(
+      context,
+      context.db.kind === "pglite" ? context.db.dataDir : (ownDir as string),
+      ownDir,
+    );
+  } catch (error) {
+    if (ownDir) rmSync(ownDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function setupIn(
+  context: SystemContext,
+  dataDir: string,
+  ownDir: string | undefined,
+): Promise<SystemUnderTest> {
   const env: Record<string, string> = {
     AGNT_DATA_DIR: dataDir,
     ...(context.db.kind === "postgres" ? { DATABASE_URL: context.db.url } : {}),

@@ -38,7 +38,10 @@ export async function setupPgBoss(context: SystemContext): Promise<SystemUnderTe
     await boss.start();
     await boss.createQueue(QUEUE);
   } catch (error) {
-    await close().catch(() => undefined);
+    // stop() does nothing for a boss that never started: close its own pool directly.
+    const db = boss.getDb() as { close?: () => Promise<void> };
+    await db.close?.().catch(() => undefined);
+    await pglite?.close();
     throw error;
   }
   const checked = <T>(value: T) => {
