@@ -15,6 +15,7 @@ const HEADER = [
   "postgres",
   "bench",
   "total",
+  "others",
   "wall s",
 ];
 
@@ -41,6 +42,7 @@ function row(r: SystemResult): string[] {
     fixed(cpu.postgres, 2),
     cpu.bench.toFixed(2),
     cpu.total.toFixed(2),
+    cpu.others.toFixed(2),
     (r.wallMs / 1000).toFixed(1),
   ];
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
-import { postgresCpuMs, processCpuMs } from "./cpu.ts";
+import { machineBusyMs, postgresCpuMs, processCpuMs } from "./cpu.ts";
 import { createDatabase, type DatabaseCounters, openCounters, serverSettings } from "./database.ts";
 import type { Percentiles } from "./recorder.ts";
 import { setupAgnt } from "./systems/agnt.ts";
@@ -55,7 +55,14 @@ export interface Measured {
   httpRequestsPerJob: number | null;
   transactionsPerJob: number | null;
   rowsWrittenPerJob: number | null;
-  cpuMsPerJob: { api: number | null; postgres: number | null; bench: number; total: number };
+  cpuMsPerJob: {
+    api: number | null;
+    postgres: number | null;
+    bench: number;
+    total: number;
+    /** Everything else the machine ran meanwhile (other people's work skews the figures). */
+    others: number;
+  };
   /** The timed phase on the monotonic clock (ns), to cut a CPU profile to it. */
   window: { startNs: string; endNs: string };
 }
@@ -90,8 +97,9 @@ const perJob = (value: number | undefined, jobs: number) =>
 async function measure(
   sut: SystemUnderTest,
   options: BenchOptions,
-  counters: { read: () => Promise<DatabaseCounters> } | undefined,
+  server: { database: string; counters: { read: () => Promise<DatabaseCounters> } } | undefined,
 ): Promise<Measured> {
+  const counters = server?.counters;
   const shape = { jobs: options.jobs, buyers: options.buyers, executors: options.executors };
   // Transactions and rows are counted over warm-up and timed jobs together (both settled).
   if (counters) await sleep(options.statsSettleMs);
@@ -100,11 +108,13 @@ async function measure(
 
   const before = sut.counters();
   const api0 = sut.serverPid === undefined ? undefined : processCpuMs(sut.serverPid);
-  const pg0 = counters ? postgresCpuMs() : undefined;
+  const pg0 = server ? postgresCpuMs(server.database) : undefined;
+  const busy0 = machineBusyMs();
   const self0 = process.cpuUsage();
   const run = await runWorkload(sut.driver, shape);
   const self = process.cpuUsage(self0);
-  const pg1 = counters ? postgresCpuMs() : undefined;
+  const busy = machineBusyMs() - busy0;
+  const pg1 = server ? postgresCpuMs(server.database) : undefined;
   const api1 = sut.serverPid === undefined ? undefined : processCpuMs(sut.serverPid);
   const after = sut.counters();
 
@@ -127,6 +137,7 @@ async function measure(
     bench: (self.user + self.system) / 1000 / jobs,
   };
   const both = expected;
+  const total = (cpu.api ?? 0) + (cpu.postgres ?? 0) + cpu.bench;
   return {
     wallMs,
     jobsPerSecond: jobs / (wallMs / 1000),
@@ -138,7 +149,7 @@ async function measure(
       after.httpRequests === 0 ? null : (after.httpRequests - before.httpRequests) / jobs,
     transactionsPerJob: db0 && db1 ? (db1.transactions - db0.transactions) / both : null,
     rowsWrittenPerJob: db0 && db1 ? (db1.rowsWritten - db0.rowsWritten) / both : null,
-    cpuMsPerJob: { ...cpu, total: (cpu.api ?? 0) + (cpu.postgres ?? 0) + cpu.bench },
+    cpuMsPerJob: { ...cpu, total, others: Math.max(0, busy / jobs - total) },
     window: { startNs: String(run.startNs), endNs: String(run.endNs) },
   };
 }
@@ -151,12 +162,12 @@ async function runSystem(
 ): Promise<SystemResult> {
   let target: DbTarget;
   let cleanup: () => Promise<void>;
-  let counters: Awaited<ReturnType<typeof openCounters>> | undefined;
+  let server: { database: string; counters: Awaited<ReturnType<typeof openCounters>> } | undefined;
   if (kind === "postgres") {
     const db = await createDatabase(options.databaseUrl);
     target = { kind, url: db.url };
     cleanup = db.drop;
-    counters = await openCounters(options.databaseUrl, db.name);
+    server = { database: db.name, counters: await openCounters(options.databaseUrl, db.name) };
   } else {
     const dir = mkdtempSync(join(tmpdir(), `bench-${system}-`));
     target = { kind, dataDir: dir };
@@ -183,13 +194,13 @@ async function runSystem(
         db: kind,
         status: "ok",
         ratioToPgBoss: null,
-        ...(await measure(sut, options, counters)),
+        ...(await measure(sut, options, server)),
       };
     } finally {
       await sut.close();
     }
   } finally {
-    await counters?.close();
+    await server?.counters.close();
     await cleanup();
   }
 }
