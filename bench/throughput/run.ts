@@ -75,6 +75,7 @@ export type SystemResult = { system: SystemName; db: DbKind } & (
 
 /** The whole run: where, when, with what, and one result per system and database. */
 export interface ResultDocument {
+  /** When the run started. */
   date: string;
   machine: {
     cpus: number;
@@ -210,6 +211,7 @@ export async function runBenchmark(
   options: BenchOptions,
   log: (line: string) => void = () => undefined,
 ): Promise<ResultDocument> {
+  const date = new Date().toISOString();
   const loadAtStart = loadavg()[0] ?? 0;
   const results: SystemResult[] = [];
   for (const kind of options.dbs) {
@@ -233,7 +235,7 @@ export async function runBenchmark(
     }
   }
   return {
-    date: new Date().toISOString(),
+    date,
     machine: {
       cpus: availableParallelism(),
       cpuModel: cpus()[0]?.model ?? "unknown",
