@@ -1,9 +1,11 @@
 /** The names of the systems the benchmark can drive, in the order they run. */
 export const SYSTEM_NAMES = ["agnt", "pgboss", "raw"] as const;
+/** One of the systems the benchmark can drive. */
 export type SystemName = (typeof SYSTEM_NAMES)[number];
 
 /** Where a system keeps its jobs: a fresh database on a server, or a fresh PGlite directory. */
 export type DbTarget = { kind: "postgres"; url: string } | { kind: "pglite"; dataDir: string };
+/** postgres (a server) or pglite (in-process). */
 export type DbKind = DbTarget["kind"];
 
 /** A job an executor holds: its id and the attempt its calls must carry. */
