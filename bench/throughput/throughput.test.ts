@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { parseOptions } from "./options.ts";
+import { runBenchmark, type SystemResult } from "./run.ts";
+
+// A short run of every system through the same code as `npm run bench:throughput`: it must
+// finish and produce its numbers. Speed is never asserted (the machine may be slow and busy).
+const SMALL = ["--jobs", "60", "--buyers", "2", "--executors", "2", "--warmup", "10"];
+
+function expectNumbers(result: SystemResult, kind: "pglite" | "postgres"): void {
+  expect(result.status, JSON.stringify(result)).toBe("ok");
+  if (result.status !== "ok") return;
+  expect(Number.isFinite(result.jobsPerSecond)).toBe(true);
+  expect(result.jobsPerSecond).toBeGreaterThan(0);
+  for (const p of [result.endToEndMs, result.pickupMs]) {
+    expect(Number.isFinite(p.p50) && Number.isFinite(p.p99)).toBe(true);
+    expect(p.p99).toBeGreaterThanOrEqual(p.p50);
+  }
+  expect(result.cpuMsPerJob.bench).toBeGreaterThan(0);
+  if (result.system === "agnt") {
+    // At least poll, accept, start and complete per job, plus the buyer's create.
+    expect(result.httpRequestsPerJob).toBeGreaterThanOrEqual(5);
+    expect(result.cpuMsPerJob.api).toBeGreaterThan(0);
+  } else {
+    expect(result.conflictsPerJob).toBe(0);
+  }
+  if (kind === "postgres") {
+    // Create, claim and finish each commit at least once.
+    expect(result.transactionsPerJob).toBeGreaterThanOrEqual(3);
+    expect(result.rowsWrittenPerJob).toBeGreaterThanOrEqual(3);
+    expect(result.cpuMsPerJob.postgres).not.toBeNull();
+  }
+}
+
+describe("throughput benchmark, smoke run", () => {
+  it("runs agnt, pg-boss and the raw queue on PGlite", async () => {
+    const { options } = parseOptions([...SMALL, "--db", "pglite"], {});
+    const doc = await runBenchmark(options);
+    expect(doc.results.map((r) => r.system)).toEqual(["agnt", "pgboss", "raw"]);
+    for (const result of doc.results) expectNumbers(result, "pglite");
+  });
+
+  it.runIf(process.env.TEST_DATABASE_URL)(
+    "runs agnt, pg-boss and the raw queue on the PostgreSQL server",
+    async () => {
+      const { options } = parseOptions([...SMALL, "--db", "postgres"], {
+        BENCH_DATABASE_URL: process.env.TEST_DATABASE_URL,
+      });
+      const doc = await runBenchmark(options);
+      expect(doc.postgres?.server_version).toBeTruthy();
+      for (const result of doc.results) expectNumbers(result, "postgres");
+    },
+  );
+});
