@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { PGlite } from "@electric-sql/pglite";
 import { withClient } from "../database.ts";
 import { runCommand, startServer } from "./agnt-server.ts";
 import { HttpClient, type Reply } from "./http.ts";
+import { openPglite } from "./pglite.ts";
 import type { Claimed, Driver, SystemContext, SystemUnderTest } from "./types.ts";
 
 const AGENT_SQL = `INSERT INTO agents
@@ -28,7 +28,7 @@ async function insertAgent(
   }
   // The server is not running yet: open its embedded database directly, as the one-off
   // commands do, and close it before the server starts.
-  const db = new PGlite({ dataDir: join(dataDir, "pgdata") });
+  const db = await openPglite(dataDir);
   try {
     const { rows } = await db.query<Row>(AGENT_SQL, [owner]);
     return (rows[0] as Row).agent_id;

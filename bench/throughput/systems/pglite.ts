@@ -1,9 +1,13 @@
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 
-/** A fresh PGlite in this process, keeping its files under `dataDir` (as agnt's embedded mode). */
+/**
+ * A PGlite in this process, keeping its files under `dataDir` (as agnt's embedded mode). It
+ * loads pg_trgm, which agnt's migrations create: a database holding it opens only with it.
+ */
 export async function openPglite(dataDir: string): Promise<PGlite> {
-  const db = new PGlite({ dataDir: join(dataDir, "pgdata") });
+  const db = new PGlite({ dataDir: join(dataDir, "pgdata"), extensions: { pg_trgm } });
   await db.waitReady;
   return db;
 }
