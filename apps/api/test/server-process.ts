@@ -47,7 +47,11 @@ export function startServer(env: Record<string, string>): Promise<Server> {
   });
   let err = "";
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${err}`)), 180_000);
+    const timer = setTimeout(() => {
+      // Never leave a server behind a test that gave up on it.
+      child.kill("SIGKILL");
+      reject(new Error(`server did not start:\n${err}`));
+    }, 180_000);
     child.stderr?.on("data", (chunk: Buffer) => {
       err += chunk.toString();
       const match = /listening on (http:\/\/[^\s]+)/.exec(err);
