@@ -78,6 +78,7 @@ export async function findPrincipalByKeyHash(
      FROM api_keys k JOIN accounts a USING (account_id)
      WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
     [hash],
+    { prepare: true },
   );
   return rows[0];
 }

@@ -51,6 +51,7 @@ export async function findAgent(db: Queryable, agentId: string): Promise<AgentRo
      FROM agents a JOIN accounts p ON p.account_id = a.owner_account_id
      WHERE a.agent_id = $1`,
     [agentId],
+    { prepare: true },
   );
   return rows[0];
 }

@@ -1,6 +1,20 @@
+import { createHash } from "node:crypto";
 import pg from "pg";
 import { listenPostgres } from "./pg-listener.ts";
-import type { Db, Tx } from "./types.ts";
+import type { Db, QueryOptions, Tx } from "./types.ts";
+
+const names = new Map<string, string>();
+
+/** A prepared statement's name: the same for the same text, on every connection. */
+function statementName(sql: string): string {
+  let name = names.get(sql);
+  if (!name) {
+    name = `agnt_${createHash("sha256").update(sql).digest("base64url").slice(0, 22)}`;
+    if (names.size >= 10_000) names.clear();
+    names.set(sql, name);
+  }
+  return name;
+}
 
 export interface PostgresOptions {
   connectionString: string;
@@ -30,18 +44,22 @@ export function openPostgres(options: PostgresOptions): Db {
     client: pg.Pool | pg.PoolClient,
     sql: string,
     params?: readonly unknown[],
+    options?: QueryOptions,
   ) => {
-    const result = await client.query(sql, params as unknown[] | undefined);
+    const values = params as unknown[] | undefined;
+    const result = await (options?.prepare
+      ? client.query({ name: statementName(sql), text: sql, values })
+      : client.query(sql, values));
     return { rows: result.rows as T[], rowCount: result.rowCount ?? 0 };
   };
 
   return {
     kind: "postgres",
-    query: (sql, params) => run(pool, sql, params),
+    query: (sql, params, options) => run(pool, sql, params, options),
     async transaction(fn) {
       const client = await pool.connect();
       const tx: Tx = {
-        query: (sql, params) => run(client, sql, params),
+        query: (sql, params, options) => run(client, sql, params, options),
         exec: async (sql) => {
           await client.query(sql);
         },

@@ -1,8 +1,18 @@
+export interface QueryOptions {
+  /**
+   * Keep the statement prepared on each connection, so that it is parsed and planned once
+   * (PostgreSQL then reuses a generic plan). For hot statements whose best plan does not
+   * depend on the parameters' values; never for searches. PGlite ignores it.
+   */
+  prepare?: boolean;
+}
+
 /** What every query function needs: one parameterised statement at a time. */
 export interface Queryable {
   query<T = Record<string, unknown>>(
     sql: string,
     params?: readonly unknown[],
+    options?: QueryOptions,
   ): Promise<{ rows: T[]; rowCount: number }>;
 }
 

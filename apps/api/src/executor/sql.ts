@@ -48,6 +48,7 @@ export async function reservePendingJobs(
      WHERE job_id IN (SELECT job_id FROM picked)
      RETURNING ${JOB_COLUMNS}, reserved_until`,
     params,
+    { prepare: true },
   );
   rows.sort(
     (a, b) => a.created_at.getTime() - b.created_at.getTime() || (a.job_id < b.job_id ? -1 : 1),
@@ -75,6 +76,7 @@ export async function listProviderJobs(
      ORDER BY created_at, job_id
      LIMIT $2`,
     params,
+    { prepare: true },
   );
   return rows;
 }
@@ -102,5 +104,6 @@ export async function upsertExecutorInstance(
       instance.agentId ?? null,
       instance.version ?? null,
     ],
+    { prepare: true },
   );
 }

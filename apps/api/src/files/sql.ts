@@ -48,6 +48,7 @@ function listFrom(table: FileTable) {
     const { rows } = await db.query<FileRow>(
       `SELECT ${FILE_COLUMNS} FROM ${table} WHERE job_id = $1 ORDER BY path`,
       [jobId],
+      { prepare: true },
     );
     return rows;
   };

@@ -31,6 +31,7 @@ export async function insertJob(db: Queryable, job: NewJob): Promise<JobRow> {
       job.timeoutSeconds ?? null,
       job.expiresInSeconds ?? null,
     ],
+    { prepare: true },
   );
   return rows[0] as JobRow;
 }
@@ -44,6 +45,7 @@ export async function findBuyerJob(
   const { rows } = await db.query<JobRow>(
     `SELECT ${JOB_COLUMNS} FROM jobs WHERE job_id = $1 AND buyer_account_id = $2`,
     [jobId, buyerAccountId],
+    { prepare: true },
   );
   return rows[0];
 }
@@ -81,6 +83,7 @@ export async function listBuyerJobs(
      ORDER BY created_at DESC, job_id DESC
      LIMIT $${params.length - 1} OFFSET $${params.length}`,
     params,
+    { prepare: true },
   );
   return rows;
 }
@@ -90,6 +93,7 @@ export async function countBuyerJobs(db: Queryable, filter: BuyerJobFilter): Pro
   const { rows } = await db.query<{ total: number }>(
     `SELECT count(*)::int AS total FROM jobs WHERE ${where}`,
     params,
+    { prepare: true },
   );
   return rows[0]?.total ?? 0;
 }
@@ -116,6 +120,7 @@ export async function claimIdempotencyKey(
        WHERE idempotency_keys.created_at < now() - interval '24 hours'
      RETURNING key`,
     [claim.buyerAccountId, claim.key, claim.requestHash],
+    { prepare: true },
   );
   return rows.length === 1;
 }
@@ -128,6 +133,7 @@ export async function findIdempotencyKey(
   const { rows } = await db.query<IdempotencyRow>(
     "SELECT request_hash, job_id FROM idempotency_keys WHERE buyer_account_id = $1 AND key = $2",
     [buyerAccountId, key],
+    { prepare: true },
   );
   return rows[0];
 }
@@ -139,6 +145,7 @@ export async function attachIdempotencyKey(
   await db.query(
     "UPDATE idempotency_keys SET job_id = $3 WHERE buyer_account_id = $1 AND key = $2",
     [claim.buyerAccountId, claim.key, claim.jobId],
+    { prepare: true },
   );
 }
 
@@ -164,6 +171,7 @@ export async function listJobEvents(
             message, reason, failure_code, at
      FROM job_events e WHERE e.job_id = $1 AND e.event_id > $2 ORDER BY e.event_id LIMIT $3`,
     [jobId, afterEventId, limit],
+    { prepare: true },
   );
   return rows.map((row) => ({ ...row, event_id: Number(row.event_id), at: row.at.toISOString() }));
 }

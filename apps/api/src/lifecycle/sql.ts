@@ -80,6 +80,7 @@ export async function transitionJob(
      WHERE job_id = $1 AND ${SCOPE_COLUMN[scope.kind]} = $2 AND status = ANY($3::text[]) ${attemptClause}
      RETURNING ${JOB_COLUMNS}`,
     params,
+    { prepare: true },
   );
   return rows[0];
 }
@@ -125,6 +126,7 @@ export async function renewLease(
       renewal.message ?? null,
       renewal.from,
     ],
+    { prepare: true },
   );
   return rows[0];
 }
@@ -138,6 +140,7 @@ export async function findJobState(
   const { rows } = await db.query<JobState>(
     `SELECT status, attempt, failure_code FROM jobs WHERE job_id = $1 AND ${SCOPE_COLUMN[scope.kind]} = $2`,
     [jobId, scope.accountId],
+    { prepare: true },
   );
   return rows[0];
 }
@@ -168,6 +171,8 @@ export async function failTimedOut(db: Queryable): Promise<JobRow[]> {
          lease_expires_at = NULL, run_deadline_at = NULL, ${SYSTEM_CHANGE}
      WHERE status IN (${litList(SWEEPS.timedOut.from)}) AND run_deadline_at < now()
      RETURNING ${JOB_COLUMNS}`,
+    [],
+    { prepare: true },
   );
   return rows;
 }
@@ -189,6 +194,8 @@ export async function reclaimLapsedLeases(db: Queryable): Promise<JobRow[]> {
          executor_id = NULL, lease_expires_at = NULL, run_deadline_at = NULL, ${SYSTEM_CHANGE}
      WHERE status IN (${litList(SWEEPS.lapsedLease.from)}) AND lease_expires_at < now()
      RETURNING ${JOB_COLUMNS}`,
+    [],
+    { prepare: true },
   );
   return rows;
 }
@@ -201,6 +208,8 @@ export async function failExpired(db: Queryable): Promise<JobRow[]> {
          decision_reason = 'No executor accepted the job before its queue deadline.', ${SYSTEM_CHANGE}
      WHERE status IN (${litList(SWEEPS.expired.from)}) AND expires_at < now()
      RETURNING ${JOB_COLUMNS}`,
+    [],
+    { prepare: true },
   );
   return rows;
 }
@@ -214,6 +223,8 @@ export async function releaseLapsedReservations(db: Queryable): Promise<JobRow[]
     `UPDATE jobs SET reserved_until = NULL, reserved_by = NULL
      WHERE status = ${status("pending")} AND reserved_until <= now()
      RETURNING ${JOB_COLUMNS}`,
+    [],
+    { prepare: true },
   );
   return rows;
 }
@@ -233,6 +244,8 @@ export async function nextDeadline(db: Queryable): Promise<Date | null> {
        (SELECT min(expires_at) FROM jobs
         WHERE status IN (${litList(SWEEPS.expired.from)}) AND expires_at IS NOT NULL)
      ) AS due`,
+    [],
+    { prepare: true },
   );
   return rows[0]?.due ?? null;
 }
