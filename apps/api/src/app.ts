@@ -11,6 +11,7 @@ import { ExecutorInstances } from "./executor/instances.ts";
 import { executorRoutes } from "./executor/routes.ts";
 import { fileRoutes } from "./files/routes.ts";
 import type { UploadLimits } from "./files/upload.ts";
+import { AccessLog } from "./http/access-log.ts";
 import { type DrainLimits, installBodyDrain } from "./http/drain.ts";
 import { installErrorHandling, sendProblem } from "./http/error-handler.ts";
 import { ParamsValidator } from "./jobs/params.ts";
@@ -40,6 +41,8 @@ export interface AppOptions {
   maxJsonBodyBytes?: number;
   /** Pino log level, or false for no logs (tests). */
   logLevel?: string | false;
+  /** Where log lines go (default stdout). */
+  logStream?: { write(line: string): void };
   /** The process's change feed; one is made when left out. */
   feed?: ChangeFeed;
   /** Housekeeping interval in ms (default 10 minutes); 0 turns it off. */
@@ -48,6 +51,8 @@ export interface AppOptions {
   drain?: DrainLimits;
   /** How long a looked-up key is trusted before it is read again, in seconds (0: every time). */
   keyCacheSeconds?: number;
+  /** Check every response against the contract (tests; default off: http/route.ts). */
+  validateResponses?: boolean;
 }
 
 /** Builds the API: every route of the contract, with problem+json errors. Tests drive it with inject(). */
@@ -58,11 +63,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         ? false
         : {
             level: options.logLevel ?? "info",
+            ...(options.logStream ? { stream: options.logStream } : {}),
             redact: ["req.headers.authorization", 'req.headers["x-api-key"]'],
           },
     bodyLimit: options.maxJsonBodyBytes ?? DEFAULTS.maxJsonBodyBytes,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
+    // One access line per request instead of Fastify's two.
+    logController: new AccessLog(),
     forceCloseConnections: true,
     // Long path ids reach the handler, where validation refuses them with a problem document.
     routerOptions: { maxParamLength: 16_384 },
@@ -102,7 +110,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   };
   const deps = {
     db: options.db,
-    keys,
+    http: { keys, validateResponses: options.validateResponses ?? false },
     feed,
     params: new ParamsValidator(),
     files,

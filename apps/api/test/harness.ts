@@ -133,6 +133,8 @@ export function useTestEnv(options: TestEnvOptions = {}): TestEnv {
       store,
       logLevel: false,
       maintenanceIntervalMs: 0,
+      // Every response a test sees is checked against the contract.
+      validateResponses: true,
       ...appOptions,
     });
     env.store = store;

@@ -1,17 +1,16 @@
 import { type ExecutorHeaders, routes } from "@agnt/contract";
 import type { FastifyInstance } from "fastify";
-import type { KeyCache } from "../accounts/key-cache.ts";
 import { clientGone } from "../http/abort.ts";
-import { registerRoute } from "../http/route.ts";
+import { type RouteSetup, registerRoute } from "../http/route.ts";
 import { completeWithFiles } from "./complete-upload.ts";
 import * as executor from "./service.ts";
 
 /** The executor routes (provider key). */
 export function executorRoutes(
   app: FastifyInstance,
-  deps: executor.ExecutorDeps & { keys: KeyCache },
+  deps: executor.ExecutorDeps & { http: RouteSetup },
 ): void {
-  const { keys } = deps;
+  const { http } = deps;
   // Executor instances are recorded with the agent they work for (from the query, or the job).
   const seen = async <T extends { agent_id: string }>(
     accountId: string,
@@ -21,10 +20,10 @@ export function executorRoutes(
     await deps.instances.seen(accountId, headers, job.agent_id);
     return job;
   };
-  registerRoute(app, keys, routes.listExecutorJobs, ({ query, headers, principal, reply }) =>
+  registerRoute(app, http, routes.listExecutorJobs, ({ query, headers, principal, reply }) =>
     executor.listJobs(deps, principal.accountId, query, clientGone(reply), headers),
   );
-  registerRoute(app, keys, routes.updateJobStatus, async ({ params, body, headers, principal }) =>
+  registerRoute(app, http, routes.updateJobStatus, async ({ params, body, headers, principal }) =>
     seen(
       principal.accountId,
       headers,
@@ -37,7 +36,7 @@ export function executorRoutes(
       ),
     ),
   );
-  registerRoute(app, keys, routes.heartbeat, async ({ params, body, headers, principal }) =>
+  registerRoute(app, http, routes.heartbeat, async ({ params, body, headers, principal }) =>
     seen(
       principal.accountId,
       headers,
@@ -46,7 +45,7 @@ export function executorRoutes(
   );
   registerRoute(
     app,
-    keys,
+    http,
     routes.completeJob,
     async ({ params, query, body, upload, principal }) =>
       upload
@@ -59,7 +58,7 @@ export function executorRoutes(
           ),
     { uploads: deps.files.limits },
   );
-  registerRoute(app, keys, routes.getJobInputs, ({ params, principal }) =>
+  registerRoute(app, http, routes.getJobInputs, ({ params, principal }) =>
     executor.getInputs(deps, principal.accountId, params.job_id),
   );
 }

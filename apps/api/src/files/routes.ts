@@ -1,8 +1,7 @@
 import { routes } from "@agnt/contract";
 import type { FastifyInstance } from "fastify";
-import type { KeyCache } from "../accounts/key-cache.ts";
 import { AppError } from "../http/problem.ts";
-import { registerRoute } from "../http/route.ts";
+import { type RouteSetup, registerRoute } from "../http/route.ts";
 import { attachmentDisposition, type ObjectStore } from "../storage/types.ts";
 
 /**
@@ -11,9 +10,9 @@ import { attachmentDisposition, type ObjectStore } from "../storage/types.ts";
  */
 export function fileRoutes(
   app: FastifyInstance,
-  deps: { keys: KeyCache; store: ObjectStore },
+  deps: { http: RouteSetup; store: ObjectStore },
 ): void {
-  registerRoute(app, deps.keys, routes.downloadFile, async ({ params, reply }) => {
+  registerRoute(app, deps.http, routes.downloadFile, async ({ params, reply }) => {
     if (!deps.store.openDownload) {
       throw new AppError("NOT_FOUND", {
         detail: "Downloads are served by the object store, not by the API.",

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import type { FieldError, RouteDef } from "@agnt/contract";
 import type {} from "@fastify/multipart";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -67,14 +68,35 @@ export function fastifyPath(path: string): string {
   return path.replace(/\{([a-z_]+)\}/g, ":$1");
 }
 
+/** What every route needs besides its handler. */
+export interface RouteSetup {
+  keys: KeyCache;
+  /**
+   * Check every response against the contract's schema, and that the schema keeps all of it
+   * (tests do; a mismatch is a 500). Production sends what the handlers built, unchecked.
+   */
+  validateResponses: boolean;
+}
+
+/** Throws unless `result` is exactly what the response schema describes: nothing missing, wrong or extra. */
+function checkResponse(def: RouteDef, result: unknown): void {
+  const output = def.response.schema.safeParse(result);
+  const wire = JSON.parse(JSON.stringify(result ?? null));
+  if (!output.success || !isDeepStrictEqual(JSON.parse(JSON.stringify(output.data)), wire)) {
+    throw new Error(`response of ${def.method} ${def.path} breaks the contract`, {
+      cause: output.success ? new Error("fields outside the schema") : output.error,
+    });
+  }
+}
+
 /**
  * Registers a contract route: authenticates (before the body is read), checks the role,
  * parses path, query, headers and body with the contract's schemas, runs the handler and
- * sends its result parsed through the response schema, so the wire carries exactly the contract.
+ * sends its result (checked against the response schema when `validateResponses`).
  */
 export function registerRoute<R extends RouteDef>(
   app: FastifyInstance,
-  keys: KeyCache,
+  setup: RouteSetup,
   def: R,
   handler: RouteHandler<R>,
   options: { uploads?: UploadLimits } = {},
@@ -87,7 +109,7 @@ export function registerRoute<R extends RouteDef>(
     url: fastifyPath(def.path),
     onRequest: def.auth
       ? async (request) => {
-          const principal = await authenticate(keys, extractKey(request));
+          const principal = await authenticate(setup.keys, extractKey(request));
           if (principal.role !== def.auth) {
             throw new AppError("FORBIDDEN", {
               detail: `This route needs a ${def.auth} key; this key belongs to a ${principal.role}.`,
@@ -125,15 +147,10 @@ export function registerRoute<R extends RouteDef>(
       } as RouteContext<R>;
       const result = await handler(context);
       if (reply.sent || def.response.binary || def.response.events) return reply;
-      const output = def.response.schema.safeParse(result);
-      if (!output.success) {
-        throw new Error(`response of ${def.method} ${def.path} breaks the contract`, {
-          cause: output.error,
-        });
-      }
+      if (setup.validateResponses) checkResponse(def, result);
       return reply
         .code(reply.statusCode === 200 ? def.response.status : reply.statusCode)
-        .send(output.data);
+        .send(result);
     },
   });
 }

@@ -1,18 +1,17 @@
 import { routes } from "@agnt/contract";
 import type { FastifyInstance } from "fastify";
-import type { KeyCache } from "../accounts/key-cache.ts";
 import { clientGone } from "../http/abort.ts";
-import { registerRoute } from "../http/route.ts";
+import { type RouteSetup, registerRoute } from "../http/route.ts";
 import { streamJobEvents } from "./events.ts";
 import { orderWithFiles } from "./order-upload.ts";
 import * as jobs from "./service.ts";
 
 /** The buyer's job routes. */
-export function jobRoutes(app: FastifyInstance, deps: jobs.JobsDeps & { keys: KeyCache }): void {
-  const { keys } = deps;
+export function jobRoutes(app: FastifyInstance, deps: jobs.JobsDeps & { http: RouteSetup }): void {
+  const { http } = deps;
   registerRoute(
     app,
-    keys,
+    http,
     routes.createJob,
     async ({ body, upload, headers, principal, reply }) => {
       const idempotencyKey = headers["idempotency-key"];
@@ -24,16 +23,16 @@ export function jobRoutes(app: FastifyInstance, deps: jobs.JobsDeps & { keys: Ke
     },
     { uploads: deps.files.limits },
   );
-  registerRoute(app, keys, routes.listJobs, ({ query, principal }) =>
+  registerRoute(app, http, routes.listJobs, ({ query, principal }) =>
     jobs.listJobs(deps, principal.accountId, query),
   );
-  registerRoute(app, keys, routes.getJob, ({ params, query, principal, reply }) =>
+  registerRoute(app, http, routes.getJob, ({ params, query, principal, reply }) =>
     jobs.getJob(deps, principal.accountId, params.job_id, query.wait, clientGone(reply)),
   );
-  registerRoute(app, keys, routes.cancelJob, ({ params, body, principal }) =>
+  registerRoute(app, http, routes.cancelJob, ({ params, body, principal }) =>
     jobs.cancelJob(deps, principal.accountId, params.job_id, body.reason),
   );
-  registerRoute(app, keys, routes.getJobEvents, async ({ params, headers, principal, reply }) => {
+  registerRoute(app, http, routes.getJobEvents, async ({ params, headers, principal, reply }) => {
     await streamJobEvents(
       deps,
       principal.accountId,
@@ -42,7 +41,7 @@ export function jobRoutes(app: FastifyInstance, deps: jobs.JobsDeps & { keys: Ke
       reply,
     );
   });
-  registerRoute(app, keys, routes.getJobResult, ({ params, principal }) =>
+  registerRoute(app, http, routes.getJobResult, ({ params, principal }) =>
     jobs.getResult(deps, principal.accountId, params.job_id),
   );
 }

@@ -2,19 +2,18 @@ import { generatedDocs, routes } from "@agnt/contract";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { FastifyInstance } from "fastify";
-import type { KeyCache } from "../accounts/key-cache.ts";
 import type { Db } from "../db/types.ts";
 import { AppError } from "../http/problem.ts";
-import { registerRoute } from "../http/route.ts";
+import { type RouteSetup, registerRoute } from "../http/route.ts";
 
 /** Health, readiness, the OpenAPI document and the interactive reference at /docs. */
 export async function systemRoutes(
   app: FastifyInstance,
-  deps: { db: Db; keys: KeyCache },
+  deps: { db: Db; http: RouteSetup },
 ): Promise<void> {
-  const { db, keys } = deps;
-  registerRoute(app, keys, routes.health, async () => ({ status: "ok" as const }));
-  registerRoute(app, keys, routes.ready, async () => {
+  const { db, http } = deps;
+  registerRoute(app, http, routes.health, async () => ({ status: "ok" as const }));
+  registerRoute(app, http, routes.ready, async () => {
     try {
       await db.query("SELECT 1");
     } catch (cause) {
