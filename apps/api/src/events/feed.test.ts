@@ -35,12 +35,19 @@ const payload = JSON.stringify({
 });
 
 /** A long-poll of `names` whose reads are counted; `ready` after `readyAfter` reads. */
-function poll(feed: ChangeFeed, names: string[], waitMs: number, readyAfter = Infinity) {
+function poll(
+  feed: ChangeFeed,
+  names: string[],
+  waitMs: number,
+  readyAfter = Infinity,
+  claims = false,
+) {
   const controller = new AbortController();
   let reads = 0;
   const done = waitUntil({
     feed,
     topics: names,
+    claims,
     waitMs,
     signal: controller.signal,
     read: async () => ++reads,
@@ -194,5 +201,133 @@ describe("ChangeFeed", () => {
     await feed.close();
     await Promise.all(polls.map((p) => p.done));
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it("delivers a change once when it hears it twice: published here and notified by the database", async () => {
+    const { db, notify } = fakeDb();
+    const feed = new ChangeFeed();
+    await feed.listen(db);
+    const p = poll(feed, [topics.job("j1")], 60_000);
+    await until(() => feed.waiting === 1);
+    const heard = (xid?: string) => JSON.stringify({ ...JSON.parse(payload), xid });
+    let reads = 1;
+    const expectReads = async (n: number) => {
+      await until(() => feed.waiting === 1 && p.reads() === n);
+      reads = n;
+    };
+
+    feed.publish({ ...change, xid: "100" });
+    await expectReads(reads + 1);
+    notify(heard("100"));
+    // The notification first, then this process's publish: also once.
+    notify(heard("101"));
+    await expectReads(reads + 1);
+    feed.publish({ ...change, xid: "101" });
+    // Another transaction's change, and changes without a transaction id, each count.
+    notify(heard("102"));
+    await expectReads(reads + 1);
+    notify(heard());
+    await expectReads(reads + 1);
+    feed.publish(change);
+    await expectReads(reads + 1);
+    await sleep(50);
+    expect(p.reads()).toBe(6);
+    await feed.close();
+    await p.done;
+  });
+
+  describe("pending jobs", () => {
+    const pendingOf = (agentId: string, providerId: string, jobId: string): JobChange => ({
+      jobId,
+      agentId,
+      providerAccountId: providerId,
+      status: "pending",
+    });
+
+    it("each wakes one claiming poll of its agent or provider, the longest waiting, and every plain watch", async () => {
+      const feed = new ChangeFeed();
+      // Claimers take a job on their second read (the one a wake-up causes).
+      const claimers = [
+        poll(feed, [topics.pendingOfAgent("a1")], 60_000, 2, true),
+        poll(feed, [topics.pendingOfProvider("p1")], 60_000, 2, true),
+        poll(feed, [topics.pendingOfAgent("a1")], 60_000, 2, true),
+      ];
+      await until(() => feed.waiting === 3);
+      const plain = poll(feed, [topics.pendingOfAgent("a1")], 60_000);
+      const elsewhere = poll(feed, [topics.pendingOfAgent("a2")], 60_000, 2, true);
+      await until(() => feed.waiting === 5);
+
+      feed.publish(pendingOf("a1", "p1", "j1"));
+      await claimers[0]?.done;
+      await until(() => plain.reads() === 2);
+      expect(claimers.map((c) => c.reads())).toEqual([2, 1, 1]);
+
+      feed.publish(pendingOf("a1", "p1", "j2"));
+      await claimers[1]?.done;
+      feed.publish(pendingOf("a1", "p1", "j3"));
+      await claimers[2]?.done;
+      await until(() => plain.reads() === 4);
+      expect(claimers.map((c) => c.reads())).toEqual([2, 2, 2]);
+      expect(elsewhere.reads()).toBe(1);
+
+      // A job leaving pending wakes no pending watch; it wakes the agent's plain watches.
+      const agentWatch = poll(feed, [topics.agent("a1")], 60_000);
+      await until(() => feed.waiting === 3);
+      feed.publish({ ...pendingOf("a1", "p1", "j1"), status: "accepted" });
+      await until(() => agentWatch.reads() === 2);
+      expect([plain.reads(), elsewhere.reads()]).toEqual([4, 1]);
+      await feed.close();
+      await Promise.all([plain.done, elsewhere.done, agentWatch.done]);
+    });
+
+    it("with 1,000 claiming polls waiting, a job wakes exactly one", async () => {
+      const feed = new ChangeFeed();
+      const claimers = Array.from({ length: 1000 }, () =>
+        poll(feed, [topics.pendingOfAgent("a1")], 60_000, Infinity, true),
+      );
+      await until(() => feed.waiting === 1000);
+      for (let job = 1; job <= 5; job++) {
+        feed.publish(pendingOf("a1", "p1", `j${job}`));
+        await until(() => feed.waiting === 1000 && claimers[0]?.reads() === job + 1);
+      }
+      // The same (longest-subscribed, idle again) poll read each time; no other one did.
+      expect(claimers.filter((c) => c.reads() !== 1)).toHaveLength(1);
+      await feed.close();
+      await Promise.all(claimers.map((c) => c.done));
+    });
+
+    it("is not missed when every claiming poll is reading: the longest-subscribed reads again", async () => {
+      const feed = new ChangeFeed();
+      let reads = 0;
+      const value = await waitUntil({
+        feed,
+        topics: [topics.pendingOfAgent("a1")],
+        claims: true,
+        waitMs: 60_000,
+        signal: new AbortController().signal,
+        read: async () => {
+          reads += 1;
+          // The job commits after this read looked, before the poll waits.
+          if (reads === 1) feed.publish(pendingOf("a1", "p1", "j1"));
+          return reads;
+        },
+        ready: (n) => n >= 2,
+      });
+      expect(value).toBe(2);
+    });
+
+    it("reconnecting wakes claiming polls too", async () => {
+      const { db, state } = fakeDb();
+      const feed = new ChangeFeed();
+      await feed.listen(db);
+      const claimers = Array.from({ length: 3 }, () =>
+        poll(feed, [topics.pendingOfAgent("a1")], 60_000, Infinity, true),
+      );
+      await until(() => feed.waiting === 3);
+      state.handlers?.onReconnect?.();
+      await until(() => feed.waiting === 3 && claimers.every((c) => c.reads() === 2));
+      await feed.close();
+      await Promise.all(claimers.map((c) => c.done));
+    });
   });
 });

@@ -6,13 +6,27 @@ export interface JobChange {
   agentId: string;
   providerAccountId: string;
   status: string;
+  /** The transaction that made the change, when known: it tells a change's echo from another. */
+  xid?: string | null | undefined;
 }
+
+/**
+ * How long a change is remembered to recognise its second hearing (this process's publish and
+ * its notification arrive within milliseconds; later, at worst, waiters read once more).
+ */
+const ECHO_MS = 10_000;
+/** At most this many remembered changes (the oldest are forgotten first). */
+const ECHO_MAX = 100_000;
 
 /** Topic a waiter listens on. */
 export const topics = {
   job: (jobId: string) => `job:${jobId}`,
   agent: (agentId: string) => `agent:${agentId}`,
   provider: (accountId: string) => `provider:${accountId}`,
+  /** A job of this agent became pending: new, re-queued, or its reservation released. */
+  pendingOfAgent: (agentId: string) => `pending:agent:${agentId}`,
+  /** A job of one of this provider's agents became pending. */
+  pendingOfProvider: (accountId: string) => `pending:provider:${accountId}`,
   /** Every change of every job (the sweeper re-arms on it). */
   any: "any",
   /** A new deadline exists that changes nothing else (a reservation): the sweeper re-arms. */
@@ -28,7 +42,18 @@ export interface FeedLog {
   warn(object: object, message: string): void;
 }
 
-type Listener = () => void;
+/**
+ * One watch's entry in the topics it listens on. A claimer takes work: of the claimers of a
+ * pending job's topics only one is woken for it (see `ChangeFeed.publish`).
+ */
+interface Subscriber {
+  wake(): void;
+  readonly claims: boolean;
+  /** Order of subscription: the longest-waiting claimer is woken first. */
+  readonly seq: number;
+  /** Waiting in `next()` (not reading). */
+  idle(): boolean;
+}
 
 /** Another channel the process listens on through the feed's connection. */
 export interface ChannelListener {
@@ -41,6 +66,7 @@ export interface ChannelListener {
 interface FeedState {
   closed(): boolean;
   countWaiting(delta: number): void;
+  nextSeq(): number;
 }
 
 /**
@@ -55,9 +81,10 @@ export class Watch {
   readonly #feed: FeedState;
 
   constructor(
-    subscribe: (listener: Listener) => () => void,
+    subscribe: (subscriber: Subscriber) => () => void,
     signal: AbortSignal | undefined,
     feed: FeedState,
+    claims: boolean,
   ) {
     this.#signal = signal;
     this.#feed = feed;
@@ -65,7 +92,12 @@ export class Watch {
       this.#changed = true;
       this.#wake?.();
     };
-    const unsubscribe = subscribe(onChange);
+    const unsubscribe = subscribe({
+      wake: onChange,
+      claims,
+      seq: feed.nextSeq(),
+      idle: () => this.#wake !== undefined,
+    });
     signal?.addEventListener("abort", onChange);
     this.#unsubscribe = () => {
       unsubscribe();
@@ -115,10 +147,13 @@ export class Watch {
  */
 export class ChangeFeed {
   // Sets, not an EventEmitter: adding and removing one of thousands of waiters stays O(1).
-  readonly #topics = new Map<string, Set<Listener>>();
-  readonly #everyone = new Set<Listener>();
+  readonly #topics = new Map<string, Set<Subscriber>>();
+  readonly #everyone = new Set<Subscriber>();
   #closed = false;
   #waiting = 0;
+  #seq = 0;
+  /** Changes heard once, from this process or the database, by `xid/job/status`: time heard. */
+  readonly #heard = new Map<string, number>();
   #listening = false;
   #stopListening: (() => Promise<void>) | undefined;
   readonly #state: FeedState = {
@@ -126,6 +161,7 @@ export class ChangeFeed {
     countWaiting: (delta) => {
       this.#waiting += delta;
     },
+    nextSeq: () => ++this.#seq,
   };
 
   /**
@@ -155,50 +191,90 @@ export class ChangeFeed {
     else this.#stopListening = stop;
   }
 
-  /** Announces a committed change. */
+  /**
+   * Announces a committed change: wakes every watch of the job, its agent and its provider.
+   * A change this process published and then hears from the database (or the other way round,
+   * told by its `xid`) is delivered once.
+   * When the job became pending, also every plain watch of its pending topics, and one claimer
+   * of them — the longest-subscribed idle one, else (all are reading) the longest-subscribed,
+   * which then reads once more. Each pending job wakes one executor, not all that wait (no herd).
+   */
   publish(change: JobChange): void {
-    const names = [
+    if (!this.#isEcho(change)) this.#deliver(change);
+  }
+
+  #deliver(change: JobChange): void {
+    for (const name of [
       topics.job(change.jobId),
       topics.agent(change.agentId),
       topics.provider(change.providerAccountId),
       topics.any,
-    ];
-    for (const name of names) {
-      const listeners = this.#topics.get(name);
-      if (listeners) for (const listener of [...listeners]) listener();
+    ]) {
+      this.signal(name);
     }
+    if (change.status !== "pending") return;
+    const pending = [
+      topics.pendingOfAgent(change.agentId),
+      topics.pendingOfProvider(change.providerAccountId),
+    ];
+    for (const name of pending) this.signal(name);
+    this.#claimOne(pending);
   }
 
-  /** Wakes the waiters of one topic only (no job changed: `topics.deadlines`). */
+  /** Wakes the plain watches of one topic (for `topics.deadlines`: no job changed). */
   signal(name: string): void {
-    const listeners = this.#topics.get(name);
-    if (listeners) for (const listener of [...listeners]) listener();
+    const subscribers = this.#topics.get(name);
+    if (!subscribers) return;
+    for (const subscriber of [...subscribers]) if (!subscriber.claims) subscriber.wake();
   }
 
-  /** Wakes every waiter; each reads again. */
+  /** Wakes every watch; each reads again. */
   wakeAll(): void {
-    for (const listener of [...this.#everyone]) listener();
+    for (const subscriber of [...this.#everyone]) subscriber.wake();
   }
 
-  /** Starts recording changes of `names` (see `Watch`). */
-  watch(names: string[], signal?: AbortSignal): Watch {
-    const subscribe = (listener: Listener) => {
-      this.#everyone.add(listener);
+  /**
+   * Starts recording changes of `names` (see `Watch`). A claiming watch (`claims`, for pending
+   * topics only) is woken by a pending job only when it is the one chosen to take it.
+   */
+  watch(names: string[], signal?: AbortSignal, options: { claims?: boolean } = {}): Watch {
+    const subscribe = (subscriber: Subscriber) => {
+      this.#everyone.add(subscriber);
       for (const name of names) {
-        const listeners = this.#topics.get(name) ?? new Set<Listener>();
-        listeners.add(listener);
-        this.#topics.set(name, listeners);
+        const subscribers = this.#topics.get(name) ?? new Set<Subscriber>();
+        subscribers.add(subscriber);
+        this.#topics.set(name, subscribers);
       }
       return () => {
-        this.#everyone.delete(listener);
+        this.#everyone.delete(subscriber);
         for (const name of names) {
-          const listeners = this.#topics.get(name);
-          listeners?.delete(listener);
-          if (listeners?.size === 0) this.#topics.delete(name);
+          const subscribers = this.#topics.get(name);
+          subscribers?.delete(subscriber);
+          if (subscribers?.size === 0) this.#topics.delete(name);
         }
       };
     };
-    return new Watch(subscribe, signal, this.#state);
+    return new Watch(subscribe, signal, this.#state, options.claims ?? false);
+  }
+
+  /** Wakes one claimer of `names`: the longest-subscribed idle one, else the longest-subscribed. */
+  #claimOne(names: string[]): void {
+    let idle: Subscriber | undefined;
+    let busy: Subscriber | undefined;
+    for (const name of names) {
+      const subscribers = this.#topics.get(name);
+      if (!subscribers) continue;
+      // Sets keep insertion order: the first idle claimer of a topic is its oldest idle one.
+      for (const subscriber of subscribers) {
+        if (!subscriber.claims) continue;
+        if (subscriber.idle()) {
+          if (!idle || subscriber.seq < idle.seq) idle = subscriber;
+          break;
+        }
+        if (!busy || subscriber.seq < busy.seq) busy = subscriber;
+      }
+    }
+    (idle ?? busy)?.wake();
   }
 
   /** How many requests are waiting right now. */
@@ -227,13 +303,28 @@ export class ChangeFeed {
     if (change) this.publish(change);
     else this.wakeAll();
   }
+
+  /** True when `change` was heard before (its second hearing); remembers it otherwise. */
+  #isEcho(change: JobChange): boolean {
+    // Without notifications, or without a transaction id to tell changes apart, no echo comes.
+    if (!change.xid || !this.#listening) return false;
+    const key = `${change.xid}/${change.jobId}/${change.status}`;
+    if (this.#heard.delete(key)) return true;
+    const now = Date.now();
+    for (const [oldKey, at] of this.#heard) {
+      if (now - at < ECHO_MS && this.#heard.size < ECHO_MAX) break;
+      this.#heard.delete(oldKey);
+    }
+    this.#heard.set(key, now);
+    return false;
+  }
 }
 
 function parseChange(payload: string): JobChange | undefined {
   try {
     const value: unknown = JSON.parse(payload);
     if (typeof value !== "object" || value === null) return undefined;
-    const { job_id, agent_id, provider_account_id, status } = value as Record<string, unknown>;
+    const { job_id, agent_id, provider_account_id, status, xid } = value as Record<string, unknown>;
     if (
       typeof job_id !== "string" ||
       typeof agent_id !== "string" ||
@@ -242,7 +333,13 @@ function parseChange(payload: string): JobChange | undefined {
     ) {
       return undefined;
     }
-    return { jobId: job_id, agentId: agent_id, providerAccountId: provider_account_id, status };
+    return {
+      jobId: job_id,
+      agentId: agent_id,
+      providerAccountId: provider_account_id,
+      status,
+      xid: typeof xid === "string" ? xid : undefined,
+    };
   } catch {
     return undefined;
   }
@@ -257,6 +354,8 @@ function parseChange(payload: string): JobChange | undefined {
 export async function waitUntil<T>(options: {
   feed: ChangeFeed;
   topics: string[];
+  /** Claim pending jobs: wake only when chosen to take one (`ChangeFeed.publish`). */
+  claims?: boolean;
   waitMs: number;
   signal: AbortSignal;
   read: () => Promise<T>;
@@ -265,7 +364,7 @@ export async function waitUntil<T>(options: {
   const { feed, signal } = options;
   if (options.waitMs <= 0 || feed.closed || signal.aborted) return options.read();
   const deadline = Date.now() + options.waitMs;
-  const watch = feed.watch(options.topics, signal);
+  const watch = feed.watch(options.topics, signal, { claims: options.claims ?? false });
   try {
     let value = await options.read();
     while (!options.ready(value)) {

@@ -83,9 +83,17 @@ export async function listJobs(
     if (found.reservedUntil) deps.feed.signal(topics.deadlines);
     return found;
   };
+  // Waiting for pending jobs, a poll wakes only when a job becomes pending; a reserving one
+  // only when chosen to take it (one poll per new job, not every waiting executor).
+  const pending = query.status === "pending";
   const found = await waitUntil({
     feed: deps.feed,
-    topics: [query.agent_id ? topics.agent(query.agent_id) : topics.provider(providerAccountId)],
+    topics: [
+      query.agent_id
+        ? (pending ? topics.pendingOfAgent : topics.agent)(query.agent_id)
+        : (pending ? topics.pendingOfProvider : topics.provider)(providerAccountId),
+    ],
+    claims: reserving,
     waitMs: query.wait * 1000,
     signal,
     read,

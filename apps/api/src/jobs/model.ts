@@ -25,6 +25,8 @@ export interface JobRow {
   expires_at: Date | null;
   lease_expires_at: Date | null;
   input_files: InputFile[];
+  /** The transaction that wrote the row, when this statement wrote it (null on reads). */
+  xid: string | null;
 }
 
 /** The select list of a job; durations are computed by the database, on its clock. */
@@ -36,7 +38,8 @@ export const JOB_COLUMNS = `job_id, agent_id, provider_account_id, status, promp
   timeout_seconds, expires_at, lease_expires_at,
   (SELECT COALESCE(json_agg(json_build_object('path', i.path, 'size_bytes', i.size_bytes,
             'mime_type', i.mime_type, 'sha256', i.sha256) ORDER BY i.path), '[]'::json)
-   FROM job_inputs i WHERE i.job_id = jobs.job_id) AS input_files`;
+   FROM job_inputs i WHERE i.job_id = jobs.job_id) AS input_files,
+  pg_current_xact_id_if_assigned()::text AS xid`;
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 

@@ -151,6 +151,7 @@ export function announce(feed: ChangeFeed, row: JobRow): void {
     agentId: row.agent_id,
     providerAccountId: row.provider_account_id,
     status: row.status,
+    xid: row.xid,
   });
 }
 
