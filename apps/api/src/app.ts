@@ -3,6 +3,7 @@ import multipart from "@fastify/multipart";
 import Fastify, { type FastifyInstance } from "fastify";
 import { KEY_CHANNEL, KeyCache } from "./accounts/key-cache.ts";
 import { adminRoutes } from "./accounts/routes.ts";
+import { AgentCache } from "./agents/order-cache.ts";
 import { agentRoutes } from "./agents/routes.ts";
 import type { Db } from "./db/types.ts";
 import { DEFAULTS } from "./defaults.ts";
@@ -113,6 +114,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     http: { keys, validateResponses: options.validateResponses ?? false },
     feed,
     params: new ParamsValidator(),
+    agents: new AgentCache(options.db),
     files,
     store: options.store,
     leaseSeconds: options.leaseSeconds ?? DEFAULTS.leaseSeconds,

@@ -46,10 +46,15 @@ export async function searchAgents(db: Db, query: SearchAgentsQuery): Promise<Ag
   return { agents, total: Math.max(RANKED, reached), total_capped: true };
 }
 
+/** There is no such agent. */
+export function agentNotFound(agentId: string): AppError {
+  return new AppError("AGENT_NOT_FOUND", { detail: `No agent ${agentId}.` });
+}
+
 /** The agent's row, or AGENT_NOT_FOUND. */
 export async function requireAgent(db: Queryable, agentId: string): Promise<sql.AgentRow> {
   const row = await sql.findAgent(db, agentId);
-  if (!row) throw new AppError("AGENT_NOT_FOUND", { detail: `No agent ${agentId}.` });
+  if (!row) throw agentNotFound(agentId);
   return row;
 }
 

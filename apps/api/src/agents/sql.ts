@@ -44,6 +44,35 @@ export interface AgentRow {
   updated_at: Date;
 }
 
+/**
+ * What an order needs of its agent, and the row's version: its `xmin`, which every update of
+ * the row changes (whoever makes it, through the API or in SQL).
+ */
+export interface OrderableAgent {
+  agent_id: string;
+  owner_account_id: string;
+  slug: string;
+  input_schema: Record<string, unknown>;
+  default_timeout_seconds: number | null;
+  max_timeout_seconds: number | null;
+  version: string;
+}
+
+/** The agent as an order sees it, or undefined. */
+export async function findOrderableAgent(
+  db: Queryable,
+  agentId: string,
+): Promise<OrderableAgent | undefined> {
+  const { rows } = await db.query<OrderableAgent>(
+    `SELECT agent_id, owner_account_id, slug, input_schema, default_timeout_seconds,
+            max_timeout_seconds, xmin::text AS version
+     FROM agents WHERE agent_id = $1`,
+    [agentId],
+    { prepare: true },
+  );
+  return rows[0];
+}
+
 /** The agent with its card's columns, or undefined. */
 export async function findAgent(db: Queryable, agentId: string): Promise<AgentRow | undefined> {
   const { rows } = await db.query<AgentRow>(

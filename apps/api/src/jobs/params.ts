@@ -21,10 +21,11 @@ export class ParamsValidator {
 
   /** The failing fields of `params`; empty when they satisfy the agent's schema. */
   validate(
-    agent: { agent_id: string; updated_at: Date; input_schema: Record<string, unknown> },
+    agent: { agent_id: string; version: string; input_schema: Record<string, unknown> },
     params: unknown,
   ): FieldError[] {
-    const cacheKey = `${agent.agent_id}@${agent.updated_at.toISOString()}`;
+    // A schema changed by any update of the agent's row is compiled again.
+    const cacheKey = `${agent.agent_id}@${agent.version}`;
     let validate = this.#cache.get(cacheKey);
     if (!validate) {
       validate = this.compile(agent.input_schema);

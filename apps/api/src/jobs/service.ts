@@ -8,8 +8,8 @@ import {
   type JobResult,
   type ListJobsQuery,
 } from "@agnt/contract";
-import type { AgentRow } from "../agents/service.ts";
-import { requireAgent } from "../agents/service.ts";
+import type { AgentCache } from "../agents/order-cache.ts";
+import type { OrderableAgent } from "../agents/sql.ts";
 import type { Queryable } from "../db/types.ts";
 import { topics, waitUntil } from "../events/feed.ts";
 import { type FilesDeps, recordInputFiles, resultFiles } from "../files/service.ts";
@@ -22,6 +22,7 @@ import * as sql from "./sql.ts";
 
 export interface JobsDeps extends LifecycleDeps {
   params: ParamsValidator;
+  agents: AgentCache;
   files: FilesDeps;
 }
 
@@ -46,18 +47,18 @@ function requestHash(request: CreateJobRequest, inputs: StoredFile[]): string {
 
 /** An order whose agent exists and whose params satisfy the agent's input schema. */
 export interface PreparedOrder {
-  agent: AgentRow;
+  agent: OrderableAgent;
   request: CreateJobRequest;
   /** The run timeout: the order's, else the agent's default. */
   timeoutSeconds: number | undefined;
 }
 
-/** Checks an order before anything is stored: the agent exists, params match its input schema. */
-export async function prepareOrder(
+/** Checks an order against its agent: params match its input schema, the timeout is allowed. */
+function checkOrder(
   deps: JobsDeps,
+  agent: OrderableAgent,
   request: CreateJobRequest,
-): Promise<PreparedOrder> {
-  const agent = await requireAgent(deps.db, request.agent_id);
+): PreparedOrder {
   const errors = deps.params.validate(agent, request.params);
   if (errors.length > 0) {
     throw new AppError("PARAMS_INVALID", {
@@ -81,6 +82,14 @@ export async function prepareOrder(
   return { agent, request, timeoutSeconds: timeout };
 }
 
+/** Checks an order before anything is stored: the agent exists, params match its input schema. */
+export async function prepareOrder(
+  deps: JobsDeps,
+  request: CreateJobRequest,
+): Promise<PreparedOrder> {
+  return checkOrder(deps, await deps.agents.get(request.agent_id), request);
+}
+
 /**
  * Writes a prepared order: the job and its input manifest in one transaction. With an
  * idempotency key, the key's claim is part of that transaction, so concurrent duplicates
@@ -92,22 +101,33 @@ export async function placeOrder(
   order: PreparedOrder,
   options: { idempotencyKey?: string | undefined; jobId?: string; inputs?: StoredFile[] } = {},
 ): Promise<{ job: Job; replayed: boolean }> {
-  const { agent, request } = order;
   const inputs = options.inputs ?? [];
   const write = async (tx: Queryable) => {
-    const row = await sql.insertJob(tx, {
-      jobId: options.jobId,
-      agentId: agent.agent_id,
-      buyerAccountId,
-      providerAccountId: agent.owner_account_id,
-      prompt: request.prompt,
-      params: request.params,
-      timeoutSeconds: order.timeoutSeconds,
-      expiresInSeconds: request.expires_in_seconds,
-    });
-    if (inputs.length === 0) return row;
-    await recordInputFiles(tx, row.job_id, inputs);
-    return (await sql.findBuyerJob(tx, buyerAccountId, row.job_id)) as JobRow;
+    let checked = order;
+    for (;;) {
+      const row = await sql.insertJob(tx, {
+        jobId: options.jobId,
+        agentId: checked.agent.agent_id,
+        agentVersion: checked.agent.version,
+        buyerAccountId,
+        providerAccountId: checked.agent.owner_account_id,
+        prompt: checked.request.prompt,
+        params: checked.request.params,
+        timeoutSeconds: checked.timeoutSeconds,
+        expiresInSeconds: checked.request.expires_in_seconds,
+      });
+      if (row) {
+        if (inputs.length === 0) return row;
+        await recordInputFiles(tx, row.job_id, inputs);
+        return (await sql.findBuyerJob(tx, buyerAccountId, row.job_id)) as JobRow;
+      }
+      // The agent changed since the order was checked (or is gone): check it again.
+      checked = checkOrder(
+        deps,
+        await deps.agents.fresh(tx, checked.agent.agent_id),
+        order.request,
+      );
+    }
   };
 
   const key = options.idempotencyKey;
@@ -117,7 +137,7 @@ export async function placeOrder(
     return { job: toJob(row), replayed: false };
   }
 
-  const hash = requestHash(request, inputs);
+  const hash = requestHash(order.request, inputs);
   const outcome = await deps.db.transaction(async (tx) => {
     if (await sql.claimIdempotencyKey(tx, { buyerAccountId, key, requestHash: hash })) {
       const row = await write(tx);

@@ -6,6 +6,8 @@ export interface NewJob {
   /** A chosen id (inputs are stored under it before the row exists); default: a new one. */
   jobId?: string | undefined;
   agentId: string;
+  /** The agent's row version (`xmin`) the order was checked against. */
+  agentVersion: string;
   buyerAccountId: string;
   providerAccountId: string;
   prompt: string;
@@ -14,12 +16,17 @@ export interface NewJob {
   expiresInSeconds?: number | undefined;
 }
 
-export async function insertJob(db: Queryable, job: NewJob): Promise<JobRow> {
+/**
+ * Inserts a pending job, if its agent is still at the version the order was checked against;
+ * undefined when the agent changed (or is gone) since.
+ */
+export async function insertJob(db: Queryable, job: NewJob): Promise<JobRow | undefined> {
   const { rows } = await db.query<JobRow>(
     `INSERT INTO jobs (job_id, agent_id, buyer_account_id, provider_account_id, prompt, params,
                        timeout_seconds, expires_at, changed_by, changed_by_account_id)
-     VALUES (COALESCE($6::uuid, gen_random_uuid()), $1, $2, $3, $4, $5, $7::int,
-             now() + make_interval(secs => $8::int), 'buyer', $2)
+     SELECT COALESCE($6::uuid, gen_random_uuid()), $1, $2, $3, $4, $5, $7::int,
+            now() + make_interval(secs => $8::int), 'buyer', $2
+     FROM agents WHERE agent_id = $1 AND xmin = $9::xid
      RETURNING ${JOB_COLUMNS}`,
     [
       job.agentId,
@@ -30,10 +37,11 @@ export async function insertJob(db: Queryable, job: NewJob): Promise<JobRow> {
       job.jobId ?? null,
       job.timeoutSeconds ?? null,
       job.expiresInSeconds ?? null,
+      job.agentVersion,
     ],
     { prepare: true },
   );
-  return rows[0] as JobRow;
+  return rows[0];
 }
 
 /** A job of this buyer; another buyer's job is indistinguishable from no job. */
