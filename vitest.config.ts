@@ -5,6 +5,7 @@ const apiTests = ["apps/api/src/**/*.test.ts", "apps/api/test/**/*.test.ts"];
 // process-level behaviour): they run once, in the PGlite project.
 const databaseAgnostic = [
   "apps/api/src/env.test.ts",
+  "apps/api/src/log.test.ts",
   "apps/api/src/files/names.test.ts",
   "apps/api/src/files/mime.test.ts",
   "apps/api/src/http/access-log.test.ts",

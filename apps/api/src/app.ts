@@ -18,6 +18,7 @@ import { installErrorHandling, sendProblem } from "./http/error-handler.ts";
 import { ParamsValidator } from "./jobs/params.ts";
 import { jobRoutes } from "./jobs/routes.ts";
 import { startSweeper } from "./lifecycle/sweeper.ts";
+import { bufferedDestination } from "./log.ts";
 import { startMaintenance } from "./maintenance.ts";
 import type { ObjectStore } from "./storage/types.ts";
 import { systemRoutes } from "./system/routes.ts";
@@ -58,13 +59,16 @@ export interface AppOptions {
 
 /** Builds the API: every route of the contract, with problem+json errors. Tests drive it with inject(). */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  // Lines go to stdout in chunks unless a stream is given (log.ts).
+  const destination =
+    options.logLevel === false || options.logStream ? undefined : bufferedDestination();
   const app = Fastify({
     logger:
       options.logLevel === false
         ? false
         : {
             level: options.logLevel ?? "info",
-            ...(options.logStream ? { stream: options.logStream } : {}),
+            stream: options.logStream ?? destination,
             redact: ["req.headers.authorization", 'req.headers["x-api-key"]'],
           },
     bodyLimit: options.maxJsonBodyBytes ?? DEFAULTS.maxJsonBodyBytes,
@@ -147,5 +151,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     stopMaintenance();
     await feed.close();
   });
+  app.addHook("onClose", async () => destination?.close());
   return app;
 }
