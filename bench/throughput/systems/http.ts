@@ -1,4 +1,4 @@
-import http from "node:http";
+import { Pool } from "undici";
 
 /** A response: its status and its parsed JSON body (undefined when empty). */
 export interface Reply {
@@ -6,21 +6,26 @@ export interface Reply {
   body: unknown;
 }
 
-/** A small JSON-over-HTTP client on keep-alive connections that counts its requests. */
+/**
+ * A small JSON-over-HTTP client that counts its requests: undici (the client behind Node's
+ * `fetch`) on keep-alive connections, without `fetch`'s WHATWG layers, so that the client's
+ * own cost stays small next to the server's.
+ */
 export class HttpClient {
   requests = 0;
-  private readonly agent = new http.Agent({ keepAlive: true });
-  private readonly host: string;
-  private readonly port: number;
+  private readonly pool: Pool;
 
   constructor(baseUrl: string) {
-    const url = new URL(baseUrl);
-    this.host = url.hostname;
-    this.port = Number(url.port);
+    // Long-polls hold a connection each: no cap, and no timeout shorter than a poll's wait.
+    this.pool = new Pool(new URL(baseUrl).origin, {
+      connections: null,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    });
   }
 
   /** Sends one request; rejects on network errors (an AbortError when `signal` aborts). */
-  request(
+  async request(
     method: string,
     path: string,
     headers: Record<string, string>,
@@ -29,44 +34,23 @@ export class HttpClient {
   ): Promise<Reply> {
     this.requests += 1;
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    return new Promise((resolve, reject) => {
-      const req = http.request(
-        {
-          agent: this.agent,
-          host: this.host,
-          port: this.port,
-          method,
-          path,
-          signal,
-          headers: payload
-            ? {
-                ...headers,
-                "content-type": "application/json",
-                "content-length": Buffer.byteLength(payload),
-              }
-            : headers,
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (chunk: Buffer) => chunks.push(chunk));
-          res.on("error", reject);
-          res.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
-            try {
-              resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : undefined });
-            } catch (error) {
-              reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`, { cause: error }));
-            }
-          });
-        },
-      );
-      req.on("error", reject);
-      req.end(payload);
+    const response = await this.pool.request({
+      method: method as "GET",
+      path,
+      headers: payload ? { ...headers, "content-type": "application/json" } : headers,
+      body: payload,
+      signal,
     });
+    const text = await response.body.text();
+    try {
+      return { status: response.statusCode, body: text ? JSON.parse(text) : undefined };
+    } catch (error) {
+      throw new Error(`${method} ${path}: ${response.statusCode} ${text}`, { cause: error });
+    }
   }
 
   /** Closes every connection. */
   close(): void {
-    this.agent.destroy();
+    void this.pool.destroy();
   }
 }
