@@ -6,6 +6,7 @@ import { RANKED } from "./statements.ts";
 
 /** An agent as stored, with its provider's name and its executors online (requireAgent). */
 export type AgentRow = sql.AgentRow;
+export type OrderableAgent = sql.OrderableAgent;
 /** What upsertAgent creates or updates an agent from. */
 export type AgentInput = sql.AgentInput;
 

@@ -9,7 +9,7 @@ import {
   type ListJobsQuery,
 } from "@agnt/contract";
 import type { AgentCache } from "../agents/order-cache.ts";
-import type { OrderableAgent } from "../agents/sql.ts";
+import type { OrderableAgent } from "../agents/service.ts";
 import type { Queryable } from "../db/types.ts";
 import { topics, waitUntil } from "../events/feed.ts";
 import { type FilesDeps, recordInputFiles, resultFiles } from "../files/service.ts";
