@@ -4,6 +4,7 @@ const apiTests = ["apps/api/src/**/*.test.ts", "apps/api/test/**/*.test.ts"];
 // Tests that do not depend on which database runs (pure checks, object storage, memory,
 // process-level behaviour): they run once, in the PGlite project.
 const databaseAgnostic = [
+  "apps/api/src/db/batcher.test.ts",
   "apps/api/src/env.test.ts",
   "apps/api/src/log.test.ts",
   "apps/api/src/files/names.test.ts",

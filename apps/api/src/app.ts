@@ -17,6 +17,8 @@ import { type DrainLimits, installBodyDrain } from "./http/drain.ts";
 import { installErrorHandling, sendProblem } from "./http/error-handler.ts";
 import { ParamsValidator } from "./jobs/params.ts";
 import { jobRoutes } from "./jobs/routes.ts";
+import { orderBatcher } from "./jobs/service.ts";
+import { TransitionBatches } from "./lifecycle/batches.ts";
 import { startSweeper } from "./lifecycle/sweeper.ts";
 import { bufferedDestination } from "./log.ts";
 import { startMaintenance } from "./maintenance.ts";
@@ -119,6 +121,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     feed,
     params: new ParamsValidator(),
     agents: new AgentCache(options.db),
+    transitions: new TransitionBatches(options.db),
+    orders: orderBatcher(options.db),
     files,
     store: options.store,
     leaseSeconds: options.leaseSeconds ?? DEFAULTS.leaseSeconds,

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import {
   type CreateJobRequest,
   isTerminal,
@@ -10,6 +10,7 @@ import {
 } from "@agnt/contract";
 import type { AgentCache } from "../agents/order-cache.ts";
 import type { OrderableAgent } from "../agents/service.ts";
+import { Batcher } from "../db/batcher.ts";
 import type { Queryable } from "../db/types.ts";
 import { topics, waitUntil } from "../events/feed.ts";
 import { type FilesDeps, recordInputFiles, resultFiles } from "../files/service.ts";
@@ -23,7 +24,14 @@ import * as sql from "./sql.ts";
 export interface JobsDeps extends LifecycleDeps {
   params: ParamsValidator;
   agents: AgentCache;
+  /** Orders without files or idempotency key, inserted in batches (`sql.insertJobs`). */
+  orders: Batcher<sql.NewJob, JobRow | undefined>;
   files: FilesDeps;
+}
+
+/** Where a process's plain orders are batched (`JobsDeps.orders`). */
+export function orderBatcher(db: Queryable): Batcher<sql.NewJob, JobRow | undefined> {
+  return new Batcher((jobs) => sql.insertJobs(db, jobs));
 }
 
 /** JSON with object keys sorted, so equal requests hash equally whatever their key order. */
@@ -102,11 +110,16 @@ export async function placeOrder(
   options: { idempotencyKey?: string | undefined; jobId?: string; inputs?: StoredFile[] } = {},
 ): Promise<{ job: Job; replayed: boolean }> {
   const inputs = options.inputs ?? [];
-  const write = async (tx: Queryable) => {
+  const jobId = options.jobId ?? randomUUID();
+  /** Inserts the job (through `insert`), checking the agent again as long as it changes. */
+  const insert = async (
+    db: Queryable,
+    one: (job: sql.NewJob) => Promise<JobRow | undefined>,
+  ): Promise<JobRow> => {
     let checked = order;
     for (;;) {
-      const row = await sql.insertJob(tx, {
-        jobId: options.jobId,
+      const row = await one({
+        jobId,
         agentId: checked.agent.agent_id,
         agentVersion: checked.agent.version,
         buyerAccountId,
@@ -116,23 +129,29 @@ export async function placeOrder(
         timeoutSeconds: checked.timeoutSeconds,
         expiresInSeconds: checked.request.expires_in_seconds,
       });
-      if (row) {
-        if (inputs.length === 0) return row;
-        await recordInputFiles(tx, row.job_id, inputs);
-        return (await sql.findBuyerJob(tx, buyerAccountId, row.job_id)) as JobRow;
-      }
+      if (row) return row;
       // The agent changed since the order was checked (or is gone): check it again.
       checked = checkOrder(
         deps,
-        await deps.agents.fresh(tx, checked.agent.agent_id),
+        await deps.agents.fresh(db, checked.agent.agent_id),
         order.request,
       );
     }
   };
+  const write = async (tx: Queryable) => {
+    const row = await insert(tx, async (job) => (await sql.insertJobs(tx, [job]))[0]);
+    if (inputs.length === 0) return row;
+    await recordInputFiles(tx, row.job_id, inputs);
+    return (await sql.findBuyerJob(tx, buyerAccountId, row.job_id)) as JobRow;
+  };
 
   const key = options.idempotencyKey;
   if (key === undefined) {
-    const row = inputs.length > 0 ? await deps.db.transaction(write) : await write(deps.db);
+    // Alone, an order is one INSERT: batched with the orders placed at the same moment.
+    const row =
+      inputs.length > 0
+        ? await deps.db.transaction(write)
+        : await insert(deps.db, (job) => deps.orders.submit(job));
     announce(deps.feed, row);
     return { job: toJob(row), replayed: false };
   }

@@ -1,10 +1,11 @@
 import type { JobEvent, JobStatus } from "@agnt/contract";
+import { batchSource } from "../db/batcher.ts";
 import type { Queryable } from "../db/types.ts";
 import { JOB_COLUMNS, type JobRow } from "./model.ts";
 
 export interface NewJob {
-  /** A chosen id (inputs are stored under it before the row exists); default: a new one. */
-  jobId?: string | undefined;
+  /** The job's id (inputs are stored under it before the row exists). */
+  jobId: string;
   agentId: string;
   /** The agent's row version (`xmin`) the order was checked against. */
   agentVersion: string;
@@ -17,31 +18,38 @@ export interface NewJob {
 }
 
 /**
- * Inserts a pending job, if its agent is still at the version the order was checked against;
- * undefined when the agent changed (or is gone) since.
+ * Inserts pending jobs in one statement, each only if its agent is still at the version its
+ * order was checked against. Returns, per job in order, its row, or undefined when its agent
+ * changed (or is gone) since.
  */
-export async function insertJob(db: Queryable, job: NewJob): Promise<JobRow | undefined> {
+export async function insertJobs(
+  db: Queryable,
+  jobs: readonly NewJob[],
+): Promise<(JobRow | undefined)[]> {
+  const source = batchSource(jobs, 1, [
+    ["job", "uuid", (job) => job.jobId],
+    ["agent", "uuid", (job) => job.agentId],
+    ["version", "text", (job) => job.agentVersion],
+    ["buyer", "uuid", (job) => job.buyerAccountId],
+    ["provider", "uuid", (job) => job.providerAccountId],
+    ["prompt", "text", (job) => job.prompt],
+    ["params", "text", (job) => JSON.stringify(job.params)],
+    ["timeout", "int", (job) => job.timeoutSeconds],
+    ["expires", "int", (job) => job.expiresInSeconds],
+  ]);
   const { rows } = await db.query<JobRow>(
     `INSERT INTO jobs (job_id, agent_id, buyer_account_id, provider_account_id, prompt, params,
                        timeout_seconds, expires_at, changed_by, changed_by_account_id)
-     SELECT COALESCE($6::uuid, gen_random_uuid()), $1, $2, $3, $4, $5, $7::int,
-            now() + make_interval(secs => $8::int), 'buyer', $2
-     FROM agents WHERE agent_id = $1 AND xmin = $9::xid
+     SELECT v.job, v.agent, v.buyer, v.provider, v.prompt, v.params::jsonb, v.timeout,
+            now() + make_interval(secs => v.expires), 'buyer', v.buyer
+     FROM ${source.sql}
+     JOIN agents a ON a.agent_id = v.agent AND a.xmin = v.version::xid
      RETURNING ${JOB_COLUMNS}`,
-    [
-      job.agentId,
-      job.buyerAccountId,
-      job.providerAccountId,
-      job.prompt,
-      JSON.stringify(job.params),
-      job.jobId ?? null,
-      job.timeoutSeconds ?? null,
-      job.expiresInSeconds ?? null,
-      job.agentVersion,
-    ],
+    source.values,
     { prepare: true },
   );
-  return rows[0];
+  const byId = new Map(rows.map((row) => [row.job_id, row]));
+  return jobs.map((job) => byId.get(job.jobId));
 }
 
 /** A job of this buyer; another buyer's job is indistinguishable from no job. */

@@ -3,6 +3,7 @@ import type { Db, Queryable } from "../db/types.ts";
 import type { ChangeFeed } from "../events/feed.ts";
 import { AppError } from "../http/problem.ts";
 import type { JobRow } from "../jobs/model.ts";
+import type { TransitionBatches } from "./batches.ts";
 import * as sql from "./sql.ts";
 
 export type { Scope } from "./sql.ts";
@@ -10,6 +11,8 @@ export type { Scope } from "./sql.ts";
 export interface LifecycleDeps {
   db: Db;
   feed: ChangeFeed;
+  /** Where transitions outside transactions are batched. */
+  transitions: TransitionBatches;
   /** Length of executor leases, in seconds. */
   leaseSeconds: number;
 }
@@ -102,16 +105,17 @@ export async function transition(
   within?: (tx: Queryable, row: JobRow) => Promise<void>,
 ): Promise<JobRow> {
   const from = allowedFrom(change.to, change.actor);
-  const apply = async (db: Queryable) => {
-    const row = await sql.transitionJob(db, jobId, scope, {
-      leaseSeconds: deps.leaseSeconds,
-      ...change,
-      from,
-    });
-    if (row && within) await within(db, row);
-    return row;
-  };
-  const row = within ? await deps.db.transaction(apply) : await apply(deps.db);
+  const full = { leaseSeconds: deps.leaseSeconds, ...change, from };
+  const row = within
+    ? await deps.db.transaction(async (tx) => {
+        const changed = await sql.transitionJob(tx, jobId, scope, full);
+        if (changed) await within(tx, changed);
+        return changed;
+      })
+    : await deps.transitions.apply(
+        { to: change.to, from, actor: change.actor, scope: scope.kind },
+        { ...full, jobId, accountId: scope.accountId },
+      );
   if (!row) throw await explainNoMatch(deps.db, jobId, scope, change, from);
   announce(deps.feed, row);
   return row;

@@ -1,4 +1,5 @@
 import { ACTIVE_STATUSES, type Actor, type FailureCode, type JobStatus } from "@agnt/contract";
+import { batchSource } from "../db/batcher.ts";
 import { lit, litList } from "../db/sql-literals.ts";
 import type { Queryable } from "../db/types.ts";
 import { JOB_COLUMNS, type JobRow } from "../jobs/model.ts";
@@ -25,64 +26,97 @@ export interface TransitionChange {
   executorId?: string | undefined;
 }
 
+/** What every change of one batch shares: one statement text (`transitionJobs`). */
+export interface TransitionShape {
+  to: JobStatus;
+  from: readonly JobStatus[];
+  actor: Actor;
+  scope: Scope["kind"];
+}
+
+/** One job's change within a batch of one shape. */
+export type TransitionItem = Omit<TransitionChange, "to" | "from" | "actor"> & {
+  jobId: string;
+  /** The buyer or provider whose job it must be (the shape's scope). */
+  accountId: string;
+};
+
+/** The values of one job's change (`v`), named apart from the jobs table's columns. */
+const VALUES = [
+  ["v_job", "uuid", (item) => item.jobId],
+  ["v_account", "uuid", (item) => item.accountId],
+  ["v_attempt", "int", (item) => item.attempt],
+  ["v_actor_account", "uuid", (item) => item.actorAccountId],
+  ["v_lease_secs", "float8", (item) => item.leaseSeconds ?? 60],
+  ["v_progress", "int", (item) => item.progress],
+  ["v_message", "text", (item) => item.message],
+  ["v_reason", "text", (item) => item.reason],
+  ["v_failure", "text", (item) => item.failureCode],
+  ["v_executor", "text", (item) => item.executorId],
+  ["v_ord", "int", (_, index) => index],
+] as const satisfies readonly (readonly [
+  string,
+  string,
+  (item: TransitionItem, index: number) => unknown,
+])[];
+
+const LEASE = "lease_expires_at = now() + make_interval(secs => v.v_lease_secs)";
+const RELEASED = "lease_expires_at = NULL, run_deadline_at = NULL";
+const SETS: Record<JobStatus, string> = {
+  pending: `accepted_at = NULL, started_at = NULL, ${RELEASED}`,
+  accepted: `accepted_at = now(), started_at = NULL, progress = NULL, progress_message = NULL, ${LEASE},
+     run_deadline_at = now() + make_interval(secs => timeout_seconds),
+     executor_id = v.v_executor, reserved_until = NULL, reserved_by = NULL`,
+  running: `started_at = COALESCE(started_at, now()), ${LEASE},
+     progress = COALESCE(v.v_progress, progress),
+     progress_message = COALESCE(v.v_message, progress_message)`,
+  completed: `completed_at = now(), progress = 100, ${RELEASED}`,
+  failed: `completed_at = now(), decision_reason = v.v_reason, failure_code = v.v_failure, ${RELEASED}`,
+  rejected: `completed_at = now(), decision_reason = v.v_reason, ${RELEASED}`,
+  canceled: `completed_at = now(), decision_reason = v.v_reason, ${RELEASED}`,
+};
+
 /**
- * One conditional UPDATE: changes the job only if it is in scope, in one of the `from`
- * statuses and (when given) at the expected attempt. Of concurrent callers exactly one can
- * match. The jobs_record_event trigger writes the job_events row in the same statement.
- * Returns the changed job, or undefined when nothing matched.
+ * One conditional UPDATE for a batch of jobs of one shape: each job changes only if it is in
+ * its scope, in one of the `from` statuses and (when given) at the expected attempt. Of
+ * concurrent callers for one job exactly one can match (in one batch too: a row is updated
+ * once). The jobs_record_event trigger writes each job's job_events row in the same
+ * statement. Returns, per item in order, the changed job or undefined when nothing matched.
  */
+export async function transitionJobs(
+  db: Queryable,
+  shape: TransitionShape,
+  items: readonly TransitionItem[],
+): Promise<(JobRow | undefined)[]> {
+  const source = batchSource(items, 4, VALUES);
+  const { rows } = await db.query<JobRow & { ord: number }>(
+    `UPDATE jobs
+     SET status = $1, ${SETS[shape.to]}, updated_at = now(), changed_by = $2,
+         changed_by_account_id = v.v_actor_account
+     FROM ${source.sql}
+     WHERE jobs.job_id = v.v_job AND jobs.${SCOPE_COLUMN[shape.scope]} = v.v_account
+       AND jobs.status = ANY($3::text[]) AND (v.v_attempt IS NULL OR jobs.attempt = v.v_attempt)
+     RETURNING ${JOB_COLUMNS}, v.v_ord AS ord`,
+    [shape.to, shape.actor, shape.from, ...source.values],
+    { prepare: true },
+  );
+  const changed: (JobRow | undefined)[] = items.map(() => undefined);
+  for (const { ord, ...row } of rows) changed[ord] = row;
+  return changed;
+}
+
+/** One job's change (`transitionJobs` with one item), e.g. inside a transaction. */
 export async function transitionJob(
   db: Queryable,
   jobId: string,
   scope: Scope,
   change: TransitionChange,
 ): Promise<JobRow | undefined> {
-  const params: unknown[] = [
-    jobId,
-    scope.accountId,
-    change.from,
-    change.to,
-    change.actor,
-    change.actorAccountId,
-  ];
-  const p = (value: unknown, type: string) => {
-    params.push(value ?? null);
-    return `$${params.length}::${type}`;
-  };
-  const lease = () =>
-    `lease_expires_at = now() + make_interval(secs => ${p(change.leaseSeconds ?? 60, "float8")})`;
-  const released = "lease_expires_at = NULL, run_deadline_at = NULL";
-  const sets: Record<JobStatus, () => string> = {
-    pending: () => `accepted_at = NULL, started_at = NULL, ${released}`,
-    accepted: () =>
-      `accepted_at = now(), started_at = NULL, progress = NULL, progress_message = NULL, ${lease()},
-       run_deadline_at = now() + make_interval(secs => timeout_seconds),
-       executor_id = ${p(change.executorId, "text")}, reserved_until = NULL, reserved_by = NULL`,
-    running: () =>
-      `started_at = COALESCE(started_at, now()), ${lease()},
-       progress = COALESCE(${p(change.progress, "int")}, progress),
-       progress_message = COALESCE(${p(change.message, "text")}, progress_message)`,
-    completed: () => `completed_at = now(), progress = 100, ${released}`,
-    failed: () =>
-      `completed_at = now(), decision_reason = ${p(change.reason, "text")},
-       failure_code = ${p(change.failureCode, "text")}, ${released}`,
-    rejected: () =>
-      `completed_at = now(), decision_reason = ${p(change.reason, "text")}, ${released}`,
-    canceled: () =>
-      `completed_at = now(), decision_reason = ${p(change.reason, "text")}, ${released}`,
-  };
-  const set = sets[change.to]();
-  const attemptClause =
-    change.attempt === undefined ? "" : `AND attempt = ${p(change.attempt, "int")}`;
-  const { rows } = await db.query<JobRow>(
-    `UPDATE jobs
-     SET status = $4, ${set}, updated_at = now(), changed_by = $5, changed_by_account_id = $6::uuid
-     WHERE job_id = $1 AND ${SCOPE_COLUMN[scope.kind]} = $2 AND status = ANY($3::text[]) ${attemptClause}
-     RETURNING ${JOB_COLUMNS}`,
-    params,
-    { prepare: true },
-  );
-  return rows[0];
+  const { to, from, actor, ...rest } = change;
+  const [row] = await transitionJobs(db, { to, from, actor, scope: scope.kind }, [
+    { ...rest, jobId, accountId: scope.accountId },
+  ]);
+  return row;
 }
 
 export interface JobState {
