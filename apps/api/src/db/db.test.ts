@@ -78,7 +78,7 @@ describe("database adapter", () => {
     const empty = await createTestDatabase({ empty: true });
     try {
       const results = await Promise.all([migrate(empty.db), migrate(empty.db)]);
-      expect(results.flat().sort()).toEqual(loadMigrations().map((m) => m.version));
+      expect(results.flat().sort((a, b) => a - b)).toEqual(loadMigrations().map((m) => m.version));
       const { rows } = await empty.db.query<{ table_name: string }>(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1",
       );

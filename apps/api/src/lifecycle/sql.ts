@@ -80,7 +80,7 @@ const SETS: Record<JobStatus, string> = {
  * One conditional UPDATE for a batch of jobs of one shape: each job changes only if it is in
  * its scope, in one of the `from` statuses and (when given) at the expected attempt. Of
  * concurrent callers for one job exactly one can match (in one batch too: a row is updated
- * once). The jobs_record_event trigger writes each job's job_events row in the same
+ * once). The jobs_changed trigger writes each job's job_events row in the same
  * statement. Returns, per item in order, the changed job or undefined when nothing matched.
  */
 export async function transitionJobs(
