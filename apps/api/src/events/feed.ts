@@ -33,7 +33,7 @@ export const topics = {
   deadlines: "deadlines",
 };
 
-/** The channel the `jobs_changed` trigger (migration 0010) notifies on. */
+/** The channel the `jobs_changed` trigger (migration 0009) notifies on. */
 export const JOB_CHANNEL = "agnt_jobs";
 
 /** Where the feed reports trouble with its database subscription (a pino logger fits). */

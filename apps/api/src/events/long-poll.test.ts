@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { useCountedApp } from "../../test/counted-app.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/database.ts";
 import { sleep } from "../../test/expect.ts";
 import {
@@ -151,65 +152,34 @@ describe("long-polls wake on job changes", () => {
 });
 
 describe("executors long-polling one agent together", () => {
-  let database: TestDatabase;
-  let app: FastifyInstance;
-  const feed = new ChangeFeed();
-  let reservations = 0;
-  let buyer: string;
-  let provider: string;
-  let agentId: string;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    // The real database, with its reservation statements counted.
-    const counted: Db = {
-      ...database.db,
-      query: (sql, params, options) => {
-        if (sql.includes("FOR UPDATE SKIP LOCKED")) reservations += 1;
-        return database.db.query(sql, params, options);
-      },
-    };
-    app = await buildApp({
-      db: counted,
-      store: (await tempLocalStore()).store,
-      logLevel: false,
-      maintenanceIntervalMs: 0,
-      feed,
-    });
-    buyer = (await createKey(database.db, { role: "buyer", name: "Buyer" })).key;
-    const providerKey = await createKey(database.db, { role: "provider", name: "Provider" });
-    provider = providerKey.key;
-    agentId = await upsertAgent(database.db, agentInput(providerKey.account_id));
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await database?.drop();
-  });
+  const env = useCountedApp();
+  const { feed } = env;
+  const reservations = () =>
+    env.statements.filter((sql) => sql.includes("FOR UPDATE SKIP LOCKED")).length;
 
   it("each new job wakes one of them, which takes it; the others do not even look", async () => {
     const EXECUTORS = 8;
     const answered: string[][] = [];
     const polls = Array.from({ length: EXECUTORS }, () =>
-      app
+      env.app
         .inject({
           method: "GET",
-          url: `/v1/executor/jobs?agent_id=${agentId}&limit=1&wait=${POLL_WAIT_SECONDS}`,
-          headers: { authorization: `Bearer ${provider}` },
+          url: `/v1/executor/jobs?agent_id=${env.agentId}&limit=1&wait=${POLL_WAIT_SECONDS}`,
+          headers: { authorization: `Bearer ${env.providerKey}` },
         })
         .then((res) => {
           answered.push(res.json().jobs.map((job: { job_id: string }) => job.job_id));
         }),
     );
     await until(() => feed.waiting === EXECUTORS);
-    const before = reservations;
+    const before = reservations();
     const ordered: string[] = [];
     for (let n = 1; n <= 3; n++) {
-      const res = await app.inject({
+      const res = await env.app.inject({
         method: "POST",
         url: "/v1/jobs",
-        headers: { authorization: `Bearer ${buyer}` },
-        payload: { agent_id: agentId, prompt: "Port it", params: { language: "go" } },
+        headers: { authorization: `Bearer ${env.buyerKey}` },
+        payload: { agent_id: env.agentId, prompt: "Port it", params: { language: "go" } },
       });
       expect(res.statusCode, res.body).toBe(201);
       ordered.push(res.json().job_id);
@@ -219,7 +189,7 @@ describe("executors long-polling one agent together", () => {
     // One reservation statement per job: no other poll woke, and none woke twice (this
     // process's own change, heard again through NOTIFY, is recognised).
     await sleep(200);
-    expect(reservations - before).toBe(3);
+    expect(reservations() - before).toBe(3);
     expect(feed.waiting).toBe(EXECUTORS - 3);
     await feed.close();
     await Promise.all(polls);

@@ -1,12 +1,7 @@
-import type { FastifyInstance } from "fastify";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../test/database.ts";
+import { describe, expect, it } from "vitest";
+import { useCountedApp } from "../../test/counted-app.ts";
 import { expectProblem } from "../../test/expect.ts";
-import { agentInput, tempLocalStore, useTestEnv } from "../../test/harness.ts";
-import { createKey } from "../accounts/service.ts";
-import { upsertAgent } from "../agents/service.ts";
-import { buildApp } from "../app.ts";
-import type { Db } from "../db/types.ts";
+import { useTestEnv } from "../../test/harness.ts";
 
 const order = (agentId: string, params: Record<string, unknown>, extra = {}) => ({
   agent_id: agentId,
@@ -53,49 +48,20 @@ describe("orders and the agent they were checked against", () => {
 });
 
 describe("an order's statements", () => {
-  let database: TestDatabase;
-  let app: FastifyInstance;
-  const statements: string[] = [];
-  let buyer: string;
-  let agentId: string;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    const counted: Db = {
-      ...database.db,
-      query: (sql, params, options) => {
-        statements.push(sql);
-        return database.db.query(sql, params, options);
-      },
-    };
-    app = await buildApp({
-      db: counted,
-      store: (await tempLocalStore()).store,
-      logLevel: false,
-      maintenanceIntervalMs: 0,
-    });
-    buyer = (await createKey(database.db, { role: "buyer", name: "Buyer" })).key;
-    const provider = await createKey(database.db, { role: "provider", name: "Provider" });
-    agentId = await upsertAgent(database.db, agentInput(provider.account_id));
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await database?.drop();
-  });
+  const env = useCountedApp();
 
   it("are one INSERT once the agent and the key were read", async () => {
     const place = () =>
-      app.inject({
+      env.app.inject({
         method: "POST",
         url: "/v1/jobs",
-        headers: { authorization: `Bearer ${buyer}` },
-        payload: order(agentId, { language: "go" }),
+        headers: { authorization: `Bearer ${env.buyerKey}` },
+        payload: order(env.agentId, { language: "go" }),
       });
     expect((await place()).statusCode).toBe(201);
-    statements.length = 0;
+    env.statements.length = 0;
     for (let n = 0; n < 3; n++) expect((await place()).statusCode).toBe(201);
-    expect(statements).toHaveLength(3);
-    expect(statements.every((sql) => sql.trimStart().startsWith("INSERT INTO jobs"))).toBe(true);
+    expect(env.statements).toHaveLength(3);
+    expect(env.statements.every((sql) => sql.startsWith("INSERT INTO jobs"))).toBe(true);
   });
 });

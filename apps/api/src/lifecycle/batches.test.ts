@@ -1,57 +1,18 @@
-import type { FastifyInstance } from "fastify";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../test/database.ts";
-import { sleep } from "../../test/expect.ts";
-import { agentInput, tempLocalStore } from "../../test/harness.ts";
-import { createKey } from "../accounts/service.ts";
-import { upsertAgent } from "../agents/service.ts";
-import { buildApp } from "../app.ts";
-import type { Db } from "../db/types.ts";
+import { describe, expect, it } from "vitest";
+import { useCountedApp } from "../../test/counted-app.ts";
 
 describe("concurrent writes are batched", () => {
-  let database: TestDatabase;
-  let app: FastifyInstance;
-  const statements: string[] = [];
-  let buyer: string;
-  let provider: string;
-  let agentId: string;
+  // A slow database (every write takes 200 ms more): calls overlap as under load.
+  const env = useCountedApp({ writeDelayMs: 200 });
+  const { statements } = env;
   const N = 20;
 
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    // A slow database (every write takes 200 ms more): calls overlap as under load.
-    const counted: Db = {
-      ...database.db,
-      query: async (sql, params, options) => {
-        statements.push(sql.trimStart());
-        if (/^\s*(INSERT|UPDATE)/.test(sql)) await sleep(200);
-        return database.db.query(sql, params, options);
-      },
-    };
-    app = await buildApp({
-      db: counted,
-      store: (await tempLocalStore()).store,
-      logLevel: false,
-      maintenanceIntervalMs: 0,
-      validateResponses: true,
-    });
-    buyer = (await createKey(database.db, { role: "buyer", name: "Buyer" })).key;
-    const providerKey = await createKey(database.db, { role: "provider", name: "Provider" });
-    provider = providerKey.key;
-    agentId = await upsertAgent(database.db, agentInput(providerKey.account_id));
-  });
-
-  afterAll(async () => {
-    await app?.close();
-    await database?.drop();
-  });
-
   const call = (key: string, method: "GET" | "POST", url: string, payload?: object) =>
-    app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, payload });
+    env.app.inject({ method, url, headers: { authorization: `Bearer ${key}` }, payload });
   const count = (prefix: string) => statements.filter((sql) => sql.startsWith(prefix)).length;
   const events = async (jobId: string) =>
     (
-      await database.db.query<{ to_status: string; actor_account_id: string }>(
+      await env.database.db.query<{ to_status: string; actor_account_id: string }>(
         "SELECT to_status, actor_account_id FROM job_events WHERE job_id = $1 ORDER BY event_id",
         [jobId],
       )
@@ -59,13 +20,13 @@ describe("concurrent writes are batched", () => {
 
   it("orders and transitions of different jobs share statements; each caller gets its own answer", async () => {
     // Read the key and the agent once, so that only the writes are left to count.
-    await call(buyer, "GET", "/v1/jobs?limit=1");
-    await call(provider, "GET", "/v1/executor/jobs?limit=1&reserve=false");
+    await call(env.buyerKey, "GET", "/v1/jobs?limit=1");
+    await call(env.providerKey, "GET", "/v1/executor/jobs?limit=1&reserve=false");
     statements.length = 0;
     const orders = await Promise.all(
       Array.from({ length: N }, (_, n) =>
-        call(buyer, "POST", "/v1/jobs", {
-          agent_id: agentId,
+        call(env.buyerKey, "POST", "/v1/jobs", {
+          agent_id: env.agentId,
           prompt: `job ${n}`,
           params: { language: "go" },
         }),
@@ -88,7 +49,9 @@ describe("concurrent writes are batched", () => {
     statements.length = 0;
     const accepts = await Promise.all(
       jobs.map((job) =>
-        call(provider, "POST", `/v1/executor/jobs/${job.job_id}/status`, { status: "accepted" }),
+        call(env.providerKey, "POST", `/v1/executor/jobs/${job.job_id}/status`, {
+          status: "accepted",
+        }),
       ),
     );
     for (const [n, res] of accepts.entries()) {
@@ -100,22 +63,24 @@ describe("concurrent writes are batched", () => {
   });
 
   it("of racing calls for one job in one batch exactly one wins; the others are told why", async () => {
-    const ordered = await call(buyer, "POST", "/v1/jobs", {
-      agent_id: agentId,
+    const ordered = await call(env.buyerKey, "POST", "/v1/jobs", {
+      agent_id: env.agentId,
       prompt: "raced",
       params: { language: "go" },
     });
     const jobId = ordered.json().job_id as string;
     const path = `/v1/executor/jobs/${jobId}`;
     expect(
-      (await call(provider, "POST", `${path}/status`, { status: "accepted" })).statusCode,
+      (await call(env.providerKey, "POST", `${path}/status`, { status: "accepted" })).statusCode,
     ).toBe(200);
     expect(
-      (await call(provider, "POST", `${path}/status`, { status: "running", attempt: 1 }))
+      (await call(env.providerKey, "POST", `${path}/status`, { status: "running", attempt: 1 }))
         .statusCode,
     ).toBe(200);
     const completes = await Promise.all(
-      Array.from({ length: 10 }, () => call(provider, "POST", `${path}/complete`, { attempt: 1 })),
+      Array.from({ length: 10 }, () =>
+        call(env.providerKey, "POST", `${path}/complete`, { attempt: 1 }),
+      ),
     );
     const codes = completes.map((res) => res.statusCode).sort();
     expect(codes).toEqual([200, ...Array(9).fill(409)]);

@@ -1,7 +1,9 @@
 -- One trigger function instead of two for every change of a job: it writes the job_events row
 -- and sends the notification. Updates that change neither (reservations, lease renewals,
 -- bookkeeping) are filtered by the trigger's WHEN clause, without calling the function at all.
--- What is recorded and notified is unchanged (migrations 0001, 0003, 0007 and 0009).
+-- What is recorded and notified is as before (migrations 0001, 0003 and 0007), and each
+-- notification now names the transaction that made the change (`xid`), so that the process
+-- that made it (and woke its own waiters already) knows its echo and does not wake them twice.
 CREATE FUNCTION jobs_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN
