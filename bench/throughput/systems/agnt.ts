@@ -22,7 +22,6 @@ async function insertAgent(
   type Row = { agent_id: string };
   if (context.db.kind === "postgres") {
     return withClient(context.db.url, async (c) => {
-      if (process.env.BENCH_HACK) await c.query(process.env.BENCH_HACK);
       const { rows } = await c.query<Row>(AGENT_SQL, [owner]);
       return (rows[0] as Row).agent_id;
     });

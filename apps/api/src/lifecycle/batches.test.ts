@@ -39,10 +39,6 @@ describe("concurrent writes are batched", () => {
     expect(jobs.map((job) => job.prompt)).toEqual(Array.from({ length: N }, (_, n) => `job ${n}`));
     expect(new Set(jobs.map((job) => job.job_id)).size).toBe(N);
     const inserts = count("INSERT INTO jobs");
-    console.log(
-      "STATEMENTS",
-      statements.map((s) => s.slice(0, 40)),
-    );
     expect(inserts).toBeGreaterThanOrEqual(1);
     expect(inserts).toBeLessThan(N);
 
