@@ -1,4 +1,5 @@
 import type { Queryable } from "../db/types.ts";
+import { TtlMap } from "../ttl-map.ts";
 import { findPrincipalByKeyHash, type PrincipalRow } from "./sql.ts";
 
 /** The channel the `api_keys_notify_revoked` trigger notifies with a revoked key's hash. */
@@ -21,37 +22,23 @@ export interface KeyCacheOptions {
  */
 export class KeyCache {
   readonly #db: Queryable;
-  readonly #ttlMs: number;
-  readonly #maxEntries: number;
-  readonly #entries = new Map<string, { principal: PrincipalRow; until: number }>();
+  readonly #entries: TtlMap<string, PrincipalRow>;
   /** Bumped by every forget/clear: lookups that started before one do not store. */
   #epoch = 0;
 
   constructor(db: Queryable, options: KeyCacheOptions) {
     this.#db = db;
-    this.#ttlMs = options.ttlMs;
-    this.#maxEntries = options.maxEntries ?? 10_000;
+    this.#entries = new TtlMap(options);
   }
 
   /** The principal behind an active key hash, from memory when fresh. */
   async lookup(hash: string): Promise<PrincipalRow | undefined> {
-    const now = Date.now();
     const cached = this.#entries.get(hash);
-    if (cached && cached.until > now) return cached.principal;
+    if (cached) return cached;
     const epoch = this.#epoch;
     const principal = await findPrincipalByKeyHash(this.#db, hash);
-    if (!principal) {
-      this.#entries.delete(hash);
-      return undefined;
-    }
-    if (this.#ttlMs > 0 && epoch === this.#epoch) {
-      this.#entries.delete(hash);
-      if (this.#entries.size >= this.#maxEntries) {
-        const oldest = this.#entries.keys().next().value;
-        if (oldest !== undefined) this.#entries.delete(oldest);
-      }
-      this.#entries.set(hash, { principal, until: now + this.#ttlMs });
-    }
+    if (!principal) this.#entries.delete(hash);
+    else if (epoch === this.#epoch) this.#entries.set(hash, principal);
     return principal;
   }
 

@@ -1,4 +1,5 @@
 import type { Queryable } from "../db/types.ts";
+import { TtlMap } from "../ttl-map.ts";
 import { agentNotFound } from "./service.ts";
 import { findOrderableAgent, type OrderableAgent } from "./sql.ts";
 
@@ -17,35 +18,26 @@ export interface AgentCacheOptions {
  */
 export class AgentCache {
   readonly #db: Queryable;
-  readonly #ttlMs: number;
-  readonly #maxEntries: number;
-  readonly #entries = new Map<string, { agent: OrderableAgent; until: number }>();
+  readonly #entries: TtlMap<string, OrderableAgent>;
 
   constructor(db: Queryable, options: AgentCacheOptions = {}) {
     this.#db = db;
-    this.#ttlMs = options.ttlMs ?? 60_000;
-    this.#maxEntries = options.maxEntries ?? 10_000;
+    this.#entries = new TtlMap({ ttlMs: options.ttlMs ?? 60_000, maxEntries: options.maxEntries });
   }
 
   /** The agent, from memory when remembered; AGENT_NOT_FOUND when there is none. */
   async get(agentId: string): Promise<OrderableAgent> {
-    const cached = this.#entries.get(agentId);
-    if (cached && cached.until > Date.now()) return cached.agent;
-    return this.fresh(this.#db, agentId);
+    return this.#entries.get(agentId) ?? this.fresh(this.#db, agentId);
   }
 
   /** The agent as stored now (read through `db`, e.g. an open transaction), remembered. */
   async fresh(db: Queryable, agentId: string): Promise<OrderableAgent> {
     const agent = await findOrderableAgent(db, agentId);
-    this.#entries.delete(agentId);
-    if (!agent) throw agentNotFound(agentId);
-    if (this.#ttlMs > 0) {
-      if (this.#entries.size >= this.#maxEntries) {
-        const oldest = this.#entries.keys().next().value;
-        if (oldest !== undefined) this.#entries.delete(oldest);
-      }
-      this.#entries.set(agentId, { agent, until: Date.now() + this.#ttlMs });
+    if (!agent) {
+      this.#entries.delete(agentId);
+      throw agentNotFound(agentId);
     }
+    this.#entries.set(agentId, agent);
     return agent;
   }
 }

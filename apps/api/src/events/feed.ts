@@ -1,4 +1,5 @@
 import type { Db } from "../db/types.ts";
+import type { Log } from "../log.ts";
 
 /** What changed: enough to decide which waiters to wake. */
 export interface JobChange {
@@ -36,11 +37,8 @@ export const topics = {
 /** The channel the `jobs_changed` trigger (migration 0009) notifies on. */
 export const JOB_CHANNEL = "agnt_jobs";
 
-/** Where the feed reports trouble with its database subscription (a pino logger fits). */
-export interface FeedLog {
-  info(object: object, message: string): void;
-  warn(object: object, message: string): void;
-}
+/** Where the feed reports trouble with its database subscription. */
+export type FeedLog = Pick<Log, "info" | "warn">;
 
 /**
  * One watch's entry in the topics it listens on. A claimer takes work: of the claimers of a

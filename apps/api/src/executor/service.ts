@@ -61,7 +61,8 @@ export async function listJobs(
   const executorId = headers["agnt-executor-id"];
   await deps.instances.seen(providerAccountId, headers, query.agent_id);
   const filter = { providerAccountId, agentId: query.agent_id, limit: query.limit };
-  const reserving = query.reserve && query.status === "pending";
+  const pending = query.status === "pending";
+  const reserving = query.reserve && pending;
   const reservation = {
     holder: executorId ? `exec:${executorId}` : `poll:${randomUUID()}`,
     seconds: deps.reservationSeconds,
@@ -85,7 +86,6 @@ export async function listJobs(
   };
   // Waiting for pending jobs, a poll wakes only when a job becomes pending; a reserving one
   // only when chosen to take it (one poll per new job, not every waiting executor).
-  const pending = query.status === "pending";
   const found = await waitUntil({
     feed: deps.feed,
     topics: [

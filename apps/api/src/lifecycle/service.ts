@@ -17,7 +17,7 @@ export interface LifecycleDeps {
   leaseSeconds: number;
 }
 
-export type Change = Omit<sql.TransitionChange, "from">;
+export type Change = Omit<sql.TransitionChange, "from" | "leaseSeconds">;
 
 /** The job is not there for this key: no such job, or one of another buyer or provider. */
 export function jobNotFound(jobId: string): AppError {
@@ -105,7 +105,7 @@ export async function transition(
   within?: (tx: Queryable, row: JobRow) => Promise<void>,
 ): Promise<JobRow> {
   const from = allowedFrom(change.to, change.actor);
-  const full = { leaseSeconds: deps.leaseSeconds, ...change, from };
+  const full = { ...change, from, leaseSeconds: deps.leaseSeconds };
   const row = within
     ? await deps.db.transaction(async (tx) => {
         const changed = await sql.transitionJob(tx, jobId, scope, full);

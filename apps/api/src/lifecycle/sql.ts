@@ -21,7 +21,7 @@ export interface TransitionChange {
   message?: string | undefined;
   failureCode?: FailureCode | undefined;
   /** Length of the lease an accept starts and every later call renews. */
-  leaseSeconds?: number | undefined;
+  leaseSeconds: number;
   /** The executor instance taking the job (Agnt-Executor-Id), on accept. */
   executorId?: string | undefined;
 }
@@ -47,7 +47,7 @@ const VALUES = [
   ["v_account", "uuid", (item) => item.accountId],
   ["v_attempt", "int", (item) => item.attempt],
   ["v_actor_account", "uuid", (item) => item.actorAccountId],
-  ["v_lease_secs", "float8", (item) => item.leaseSeconds ?? 60],
+  ["v_lease_secs", "float8", (item) => item.leaseSeconds],
   ["v_progress", "int", (item) => item.progress],
   ["v_message", "text", (item) => item.message],
   ["v_reason", "text", (item) => item.reason],
