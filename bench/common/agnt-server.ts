@@ -2,7 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { resolve } from "node:path";
 
 /** The operators' entry point of the API. */
-const BIN = resolve(import.meta.dirname, "../../../apps/api/bin/agnt-server.js");
+const BIN = resolve(import.meta.dirname, "../../apps/api/bin/agnt-server.js");
 
 /**
  * The environment of a child agnt-server: ours without any agnt, database or NODE_ENV setting

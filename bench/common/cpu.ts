@@ -64,3 +64,10 @@ export function machineBusyMs(): number {
   const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/);
   return [user, nice, system, irq, softirq, steal].reduce((sum, t) => sum + tickMs(t), 0);
 }
+
+/** The machine's CPU pressure (share of time some task waited for a CPU), if the kernel says. */
+export function cpuPressure(): string | undefined {
+  const line = read("/proc/pressure/cpu")?.split("\n")[0] ?? "";
+  const avg60 = /avg60=([\d.]+)/.exec(line)?.[1];
+  return avg60 === undefined ? undefined : `${avg60} % over the last minute`;
+}

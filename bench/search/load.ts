@@ -1,5 +1,5 @@
 import autocannon from "autocannon";
-import { processCpuSeconds, snapshot, spent } from "./cpu.ts";
+import { postgresCpuMs, processCpuMs } from "../common/cpu.ts";
 
 export interface SerialResult {
   requests: number;
@@ -74,8 +74,8 @@ export interface ConcurrentResult {
 /** Where the CPU goes: the API's process, and the database's processes when they are apart. */
 export interface CpuWatch {
   serverPid: number;
-  /** The database's processes serving the API (PostgreSQL backends), listed when asked. */
-  databasePids?: () => Promise<number[]>;
+  /** The database's name, when its PostgreSQL server runs on this machine (`postgresCpuMs`). */
+  database?: string | undefined;
 }
 
 /**
@@ -89,8 +89,8 @@ export async function measureConcurrent(
   options: { clients: number; seconds: number; cpu?: CpuWatch },
 ): Promise<ConcurrentResult> {
   const { cpu } = options;
-  const server = cpu ? processCpuSeconds(cpu.serverPid) : undefined;
-  const database = cpu?.databasePids ? snapshot(await cpu.databasePids()) : undefined;
+  const server = cpu ? processCpuMs(cpu.serverPid) : undefined;
+  const database = cpu?.database ? postgresCpuMs(cpu.database) : undefined;
   const client = process.cpuUsage();
   const result = await autocannon({
     url: baseUrl,
@@ -100,9 +100,9 @@ export async function measureConcurrent(
     requests: paths.map((path) => ({ method: "GET" as const, path })),
   });
   const clientUsed = process.cpuUsage(client);
-  const perRequest = (seconds: number) => (seconds * 1000) / Math.max(1, result.requests.total);
-  const serverAfter = cpu ? processCpuSeconds(cpu.serverPid) : undefined;
-  const databaseAfter = cpu?.databasePids ? snapshot(await cpu.databasePids()) : undefined;
+  const perRequest = (ms: number) => ms / Math.max(1, result.requests.total);
+  const serverAfter = cpu ? processCpuMs(cpu.serverPid) : undefined;
+  const databaseAfter = cpu?.database ? postgresCpuMs(cpu.database) : undefined;
   return {
     clients: options.clients,
     seconds: options.seconds,
@@ -116,8 +116,10 @@ export async function measureConcurrent(
           cpuPerRequest: {
             server: perRequest(serverAfter - server),
             database:
-              database && databaseAfter ? perRequest(spent(database, databaseAfter)) : undefined,
-            client: perRequest((clientUsed.user + clientUsed.system) / 1e6),
+              database !== undefined && databaseAfter !== undefined
+                ? perRequest(databaseAfter - database)
+                : undefined,
+            client: perRequest((clientUsed.user + clientUsed.system) / 1000),
           },
         }
       : {}),

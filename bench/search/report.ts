@@ -1,5 +1,5 @@
 import { cpus, loadavg, totalmem } from "node:os";
-import { cpuPressure } from "./cpu.ts";
+import { cpuPressure } from "../common/cpu.ts";
 import type { BenchResult } from "./run.ts";
 import { SHAPES, searchPath } from "./shapes.ts";
 

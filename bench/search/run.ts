@@ -86,8 +86,9 @@ export async function runSearchBench(options: BenchOptions): Promise<BenchResult
       await db.close();
     }
     const key = await createBuyerKey(target);
-    server = await startServer(target);
-    log(`API at ${server.url}`);
+    const api = await startServer(target);
+    server = api;
+    log(`API at ${api.url}`);
 
     const serial: BenchResult["serial"] = [];
     for (const shape of SHAPES) {
@@ -108,43 +109,26 @@ export async function runSearchBench(options: BenchOptions): Promise<BenchResult
         if (variant) mix.push(searchPath(variant));
       }
     }
-    // PostgreSQL's backends are processes of their own: watched when the server is local.
+    // PostgreSQL's processes are watched when the server runs on this machine.
     const local =
       scratch &&
       ["127.0.0.1", "localhost", "::1", "[::1]", ""].includes(new URL(scratch.url).hostname);
-    const monitor = scratch && local ? await connectPostgres(scratch.url) : undefined;
     const cpu: CpuWatch = {
       serverPid: server.pid,
-      ...(monitor
-        ? {
-            databasePids: async () =>
-              (
-                await monitor.query<{ pid: number }>(
-                  "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
-                )
-              ).map((row) => row.pid),
-          }
-        : {}),
+      database: scratch && local ? new URL(scratch.url).pathname.slice(1) : undefined,
     };
-    let concurrent: ConcurrentResult;
-    let floor: ConcurrentResult;
-    try {
-      const url = server.url;
-      const run = (paths: string[]) =>
-        measureConcurrent(url, key, paths, {
-          clients: options.clients,
-          seconds: options.duration,
-          cpu,
-        });
-      concurrent = await run(mix);
-      log(
-        `${options.clients} clients: ${concurrent.reqPerSec.toFixed(0)} req/s, p99 ${concurrent.p99} ms, ${concurrent.errors} errors`,
-      );
-      floor = await run([searchPath({ limit: 1 })]);
-      log(`${options.clients} clients, newest agent only: ${floor.reqPerSec.toFixed(0)} req/s`);
-    } finally {
-      await monitor?.close();
-    }
+    const run = (paths: string[]) =>
+      measureConcurrent(api.url, key, paths, {
+        clients: options.clients,
+        seconds: options.duration,
+        cpu,
+      });
+    const concurrent = await run(mix);
+    log(
+      `${options.clients} clients: ${concurrent.reqPerSec.toFixed(0)} req/s, p99 ${concurrent.p99} ms, ${concurrent.errors} errors`,
+    );
+    const floor = await run([searchPath({ limit: 1 })]);
+    log(`${options.clients} clients, newest agent only: ${floor.reqPerSec.toFixed(0)} req/s`);
     const { log: _, ...recorded } = options;
     return {
       options: recorded,

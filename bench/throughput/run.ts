@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
-import { machineBusyMs, postgresCpuMs, processCpuMs } from "./cpu.ts";
+import { machineBusyMs, postgresCpuMs, processCpuMs } from "../common/cpu.ts";
 import { createDatabase, type DatabaseCounters, openCounters, serverSettings } from "./database.ts";
 import type { Percentiles } from "./recorder.ts";
 import { setupAgnt } from "./systems/agnt.ts";

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runCommand, startServer } from "../../common/agnt-server.ts";
 import { withClient } from "../database.ts";
-import { runCommand, startServer } from "./agnt-server.ts";
 import { HttpClient, type Reply } from "./http.ts";
 import { openPglite } from "./pglite.ts";
 import type { Claimed, Driver, SystemContext, SystemUnderTest } from "./types.ts";
