@@ -74,7 +74,7 @@ function main(): void {
   let window: { startNs: string; endNs: string } | undefined;
   if (values.results) {
     const doc = JSON.parse(readFileSync(values.results, "utf8"));
-    window = doc.results.find((r: { system: string }) => r.system === "agnt")?.window;
+    window = doc.results.find((r: { system: string }) => r.system.startsWith("agnt"))?.window;
   }
   const from = window ? BigInt(window.startNs) : undefined;
   const to = window ? BigInt(window.endNs) : undefined;

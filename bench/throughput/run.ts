@@ -19,7 +19,8 @@ import {
 import { runWorkload, type WorkloadShape } from "./workload.ts";
 
 const SETUPS: Record<SystemName, SystemSetup> = {
-  agnt: setupAgnt,
+  agnt: (context) => setupAgnt(context, "claim"),
+  "agnt-steps": (context) => setupAgnt(context, "steps"),
   pgboss: setupPgBoss,
   raw: setupRaw,
 };

@@ -16,9 +16,9 @@ function expectNumbers(result: SystemResult, kind: "pglite" | "postgres"): void 
     expect(p.p99).toBeGreaterThanOrEqual(p.p50);
   }
   expect(result.cpuMsPerJob.bench).toBeGreaterThan(0);
-  if (result.system === "agnt") {
-    // At least poll, accept, start and complete per job, plus the buyer's create.
-    expect(result.httpRequestsPerJob).toBeGreaterThanOrEqual(5);
+  if (result.system === "agnt" || result.system === "agnt-steps") {
+    // The buyer's create, then a claiming poll and complete, or poll, accept, start and complete.
+    expect(result.httpRequestsPerJob).toBeGreaterThanOrEqual(result.system === "agnt" ? 3 : 5);
     expect(result.cpuMsPerJob.api).toBeGreaterThan(0);
   } else {
     expect(result.conflictsPerJob).toBe(0);
@@ -32,15 +32,15 @@ function expectNumbers(result: SystemResult, kind: "pglite" | "postgres"): void 
 }
 
 describe("throughput benchmark, smoke run", () => {
-  it("runs agnt, pg-boss and the raw queue on PGlite", async () => {
+  it("runs agnt (both flows), pg-boss and the raw queue on PGlite", async () => {
     const { options } = parseOptions([...SMALL, "--db", "pglite"], {});
     const doc = await runBenchmark(options);
-    expect(doc.results.map((r) => r.system)).toEqual(["agnt", "pgboss", "raw"]);
+    expect(doc.results.map((r) => r.system)).toEqual(["agnt", "agnt-steps", "pgboss", "raw"]);
     for (const result of doc.results) expectNumbers(result, "pglite");
   });
 
   it.runIf(process.env.TEST_DATABASE_URL)(
-    "runs agnt, pg-boss and the raw queue on the PostgreSQL server",
+    "runs agnt (both flows), pg-boss and the raw queue on the PostgreSQL server",
     async () => {
       const { options } = parseOptions([...SMALL, "--db", "postgres"], {
         BENCH_DATABASE_URL: process.env.TEST_DATABASE_URL,

@@ -44,11 +44,22 @@ function expectStatus(reply: Reply, status: number, what: string): void {
 }
 
 /**
+ * How agnt's executors take a job: `claim`, the poll accepts and starts the job it hands out
+ * (`claim=start`; then complete: three requests per job with the buyer's order), as an
+ * executor that takes every job it is handed does; `steps`, the specification's calls one by
+ * one (poll, which reserves; accept; running; complete: five requests per job).
+ */
+export type AgntFlow = "claim" | "steps";
+
+/**
  * agnt through its HTTP API, as operators run it: `agnt-server migrate`, two keys, one agent,
  * then `agnt-server start` in its own process. Buyers POST /v1/jobs; each executor long-polls
- * for one job, accepts it (409: another executor won it), starts it and completes it.
+ * for one job and takes it (see AgntFlow) and completes it.
  */
-export async function setupAgnt(context: SystemContext): Promise<SystemUnderTest> {
+export async function setupAgnt(
+  context: SystemContext,
+  flow: AgntFlow = "claim",
+): Promise<SystemUnderTest> {
   // With a server the data directory holds only the file store's secret; with PGlite, the database.
   const ownDir = context.db.kind === "pglite" ? undefined : mkdtempSync(join(tmpdir(), "agnt-"));
   try {
@@ -56,6 +67,7 @@ export async function setupAgnt(context: SystemContext): Promise<SystemUnderTest
       context,
       context.db.kind === "pglite" ? context.db.dataDir : (ownDir as string),
       ownDir,
+      flow,
     );
   } catch (error) {
     if (ownDir) rmSync(ownDir, { recursive: true, force: true });
@@ -67,6 +79,7 @@ async function setupIn(
   context: SystemContext,
   dataDir: string,
   ownDir: string | undefined,
+  flow: AgntFlow,
 ): Promise<SystemUnderTest> {
   const env: Record<string, string> = {
     AGNT_DATA_DIR: dataDir,
@@ -97,7 +110,7 @@ async function setupIn(
     "agnt-executor-id": `bench-executor-${i}`,
   }));
   const headersOf = (executor: number) => executorHeaders[executor] as Record<string, string>;
-  const pollPath = `/v1/executor/jobs?agent_id=${agentId}&limit=1&wait=30`;
+  const pollPath = `/v1/executor/jobs?agent_id=${agentId}&limit=1&wait=30${flow === "claim" ? "&claim=start" : ""}`;
 
   const driver: Driver = {
     async create() {
@@ -113,8 +126,10 @@ async function setupIn(
       const headers = headersOf(executor);
       const poll = await http.request("GET", pollPath, headers, undefined, signal);
       expectStatus(poll, 200, "poll");
-      const job = (poll.body as { jobs: { job_id: string }[] }).jobs[0];
+      const job = (poll.body as { jobs: { job_id: string; attempt: number }[] }).jobs[0];
       if (!job) return undefined;
+      // Claimed by the poll: accepted and running already.
+      if (flow === "claim") return { id: job.job_id, attempt: job.attempt };
       const path = `/v1/executor/jobs/${job.job_id}/status`;
       const accept = await http.request("POST", path, headers, { status: "accepted" });
       if (accept.status === 409) {
@@ -122,22 +137,15 @@ async function setupIn(
         return undefined;
       }
       expectStatus(accept, 200, "accept");
-      return { id: job.job_id, attempt: (accept.body as { attempt: number }).attempt };
+      const attempt = (accept.body as { attempt: number }).attempt;
+      const running = await http.request("POST", path, headers, { status: "running", attempt });
+      expectStatus(running, 200, "start");
+      return { id: job.job_id, attempt };
     },
     async finish(executor, job) {
-      const headers = headersOf(executor);
-      const base = `/v1/executor/jobs/${job.id}`;
-      const attempt = job.attempt;
-      const running = await http.request("POST", `${base}/status`, headers, {
-        status: "running",
-        attempt,
-      });
-      expectStatus(running, 200, "start");
-      expectStatus(
-        await http.request("POST", `${base}/complete`, headers, { attempt }),
-        200,
-        "complete",
-      );
+      const path = `/v1/executor/jobs/${job.id}/complete`;
+      const done = await http.request("POST", path, headersOf(executor), { attempt: job.attempt });
+      expectStatus(done, 200, "complete");
     },
   };
 

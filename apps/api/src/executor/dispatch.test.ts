@@ -6,15 +6,17 @@ describe("dispatch under contention", () => {
 
   /**
    * 8 executor loops drain 1,000 pending jobs, 10 per poll. With reservations (the default)
-   * each poll is handed jobs no other poll holds: no accept loses. With `reserve=false` every
-   * loop sees the same oldest jobs and they race: exactly-once still holds.
+   * each poll is handed jobs no other poll holds: no accept loses. With `claim=none` every
+   * loop sees the same oldest jobs and they race: exactly-once still holds. With `claim=start`
+   * each poll accepts and starts its jobs itself.
    */
   it.each([
-    ["reserved (no race)", "", true],
-    ["looked at without reserving (racing)", "&reserve=false", false],
-  ])(
+    ["reserved (no race)", "", "reserve"],
+    ["looked at without reserving (racing)", "&claim=none", "none"],
+    ["accepted and started by the poll", "&claim=start", "start"],
+  ] as const)(
     "1,000 pending jobs and 8 concurrent executor loops, %s: every job accepted exactly once, none lost",
-    async (_, reserveQuery, reserving) => {
+    async (_, claimQuery, claim) => {
       const agentId = await env.addAgent();
       // Orders written straight into the table (the API's order path is tested elsewhere); the
       // trigger records their creation events as usual.
@@ -32,7 +34,7 @@ describe("dispatch under contention", () => {
         for (;;) {
           const page = await env.call(
             "GET",
-            `/v1/executor/jobs?agent_id=${agentId}&limit=10${reserveQuery}`,
+            `/v1/executor/jobs?agent_id=${agentId}&limit=10${claimQuery}`,
             {
               key: env.provider.key,
               headers: { "agnt-executor-id": `loop-${executor}` },
@@ -41,21 +43,26 @@ describe("dispatch under contention", () => {
           expect(page.status).toBe(200);
           if (page.body.jobs.length === 0) return;
           for (const job of page.body.jobs) {
-            const accept = await env.call("POST", `/v1/executor/jobs/${job.job_id}/status`, {
-              key: env.provider.key,
-              body: { status: "accepted" },
-            });
-            if (accept.status === 409) {
-              conflicts += 1;
-              continue;
+            if (claim === "start") {
+              // The poll accepted and started it: only this loop holds it.
+              expect(job.status).toBe("running");
+            } else {
+              const accept = await env.call("POST", `/v1/executor/jobs/${job.job_id}/status`, {
+                key: env.provider.key,
+                body: { status: "accepted" },
+              });
+              if (accept.status === 409) {
+                conflicts += 1;
+                continue;
+              }
+              expect(accept.status, accept.text).toBe(200);
+              const running = await env.call("POST", `/v1/executor/jobs/${job.job_id}/status`, {
+                key: env.provider.key,
+                body: { status: "running", attempt: 1 },
+              });
+              expect(running.status, running.text).toBe(200);
             }
-            expect(accept.status, accept.text).toBe(200);
             mine.push(job.job_id);
-            const running = await env.call("POST", `/v1/executor/jobs/${job.job_id}/status`, {
-              key: env.provider.key,
-              body: { status: "running", attempt: 1 },
-            });
-            expect(running.status, running.text).toBe(200);
             const done = await env.call("POST", `/v1/executor/jobs/${job.job_id}/complete`, {
               key: env.provider.key,
               body: { attempt: 1 },
@@ -67,8 +74,8 @@ describe("dispatch under contention", () => {
       await Promise.all(Array.from({ length: 8 }, (_, i) => loop(i)));
 
       const accepted = won.flat();
-      if (reserving) expect(conflicts).toBe(0);
-      else expect(conflicts).toBeGreaterThan(0);
+      if (claim === "none") expect(conflicts).toBeGreaterThan(0);
+      else expect(conflicts).toBe(0);
       expect(accepted).toHaveLength(1000);
       expect(new Set(accepted).size).toBe(1000);
       expect(won.filter((list) => list.length > 0).length).toBeGreaterThan(1);

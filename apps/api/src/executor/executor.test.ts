@@ -119,7 +119,7 @@ describe("listing", () => {
     const res = await list(`agent_id=${agentId}&limit=2`);
     expect(res.status).toBe(200);
     expect(ids(res)).toEqual(ordered.slice(0, 2));
-    expect((await list(`agent_id=${agentId}&reserve=false`)).body.jobs).toHaveLength(5);
+    expect((await list(`agent_id=${agentId}&claim=none`)).body.jobs).toHaveLength(5);
   });
 
   it.each([

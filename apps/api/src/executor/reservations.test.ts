@@ -53,11 +53,11 @@ describe("reservations of pending jobs", () => {
     expect(ids(await poll(env, agentId, "limit=10", "exec-b"))).toEqual([]);
   });
 
-  it("reserve=false only looks: it sees every pending job and reserves none", async () => {
+  it("claim=none only looks: it sees every pending job and reserves none", async () => {
     const agentId = await env.addAgent();
     const jobs = await pendingJobs(env, agentId, 2);
     expect(ids(await poll(env, agentId, "limit=1", "exec-a"))).toEqual(jobs.slice(0, 1));
-    const look = await poll(env, agentId, "limit=10&reserve=false", "exec-b");
+    const look = await poll(env, agentId, "limit=10&claim=none", "exec-b");
     expect(ids(look)).toEqual(jobs);
     expect(look.body.reserved_until).toBeNull();
     expect(ids(await poll(env, agentId, "limit=10", "exec-c"))).toEqual(jobs.slice(1));

@@ -7,6 +7,7 @@ import {
   type HeartbeatRequest,
   type Job,
   type JobInputs,
+  type PollClaim,
   type StatusUpdateRequest,
 } from "@agnt/contract";
 import { requireAgent } from "../agents/service.ts";
@@ -15,6 +16,7 @@ import { type FilesDeps, inputFiles } from "../files/service.ts";
 import { AppError } from "../http/problem.ts";
 import { toJob } from "../jobs/model.ts";
 import {
+  announce,
   type Change,
   jobState,
   type LifecycleDeps,
@@ -34,7 +36,7 @@ export interface ExecutorDeps extends LifecycleDeps {
 
 /** The agent exists (404) and belongs to the provider (403). */
 export async function checkAgent(
-  deps: ExecutorDeps,
+  deps: Pick<ExecutorDeps, "db">,
   providerAccountId: string,
   agentId: string,
 ): Promise<void> {
@@ -46,31 +48,59 @@ export async function checkAgent(
   }
 }
 
+/** What a poll needs. */
+export type PollDeps = Pick<
+  ExecutorDeps,
+  "db" | "feed" | "instances" | "reservationSeconds" | "leaseSeconds"
+>;
+
+/** What a poll does with the pending jobs it hands out (the contract's `claim`). */
+function takeOf(
+  deps: PollDeps,
+  claim: PollClaim,
+  executorId: string | undefined,
+): sql.Take | undefined {
+  // An executor's own id holds its reservations across polls; without one, each poll's own.
+  const holder = executorId ? `exec:${executorId}` : `poll:${randomUUID()}`;
+  switch (claim) {
+    case "none":
+      return undefined;
+    case "reserve":
+      return { kind: "reserve", holder, seconds: deps.reservationSeconds };
+    case "accept":
+    case "start":
+      return {
+        kind: claim,
+        holder,
+        leaseSeconds: deps.leaseSeconds,
+        executorId: executorId ?? null,
+      };
+  }
+}
+
 /**
  * Jobs of the provider's agents; with `wait`, held until one matches or the time passes.
- * Pending jobs are reserved for the polling executor unless `reserve` is false (see
- * `sql.reservePendingJobs`): concurrent polls are handed different jobs.
+ * Pending jobs are reserved for the polling executor, accepted or started for it, or only
+ * looked at, as `claim` says (see `sql.takePendingJobs`): concurrent polls are handed
+ * different jobs.
  */
 export async function listJobs(
-  deps: ExecutorDeps,
+  deps: PollDeps,
   providerAccountId: string,
   query: ExecutorJobsQuery,
   signal: AbortSignal,
   headers: ExecutorHeaders = {},
 ): Promise<ExecutorJobList> {
-  const executorId = headers["agnt-executor-id"];
   await deps.instances.seen(providerAccountId, headers, query.agent_id);
   const filter = { providerAccountId, agentId: query.agent_id, limit: query.limit };
   const pending = query.status === "pending";
-  const reserving = query.reserve && pending;
-  const reservation = {
-    holder: executorId ? `exec:${executorId}` : `poll:${randomUUID()}`,
-    seconds: deps.reservationSeconds,
-  };
+  const take = pending ? takeOf(deps, query.claim, headers["agnt-executor-id"]) : undefined;
   let checked = false;
   const read = async () => {
-    const found = reserving
-      ? await sql.reservePendingJobs(deps.db, filter, reservation)
+    // A poll whose executor went away takes nothing: no one would be told it holds the jobs.
+    if (take && signal.aborted) return { rows: [], reservedUntil: null };
+    const found = take
+      ? await sql.takePendingJobs(deps.db, filter, take)
       : {
           rows: await sql.listProviderJobs(deps.db, { ...filter, status: query.status }),
           reservedUntil: null,
@@ -80,11 +110,12 @@ export async function listJobs(
       await checkAgent(deps, providerAccountId, query.agent_id);
       checked = true;
     }
-    // A new reservation is a deadline the sweeper must wake up for.
+    // A new reservation is a deadline the sweeper must wake up for; accepted jobs changed.
     if (found.reservedUntil) deps.feed.signal(topics.deadlines);
+    if (take && take.kind !== "reserve") for (const row of found.rows) announce(deps.feed, row);
     return found;
   };
-  // Waiting for pending jobs, a poll wakes only when a job becomes pending; a reserving one
+  // Waiting for pending jobs, a poll wakes only when a job becomes pending; a taking one
   // only when chosen to take it (one poll per new job, not every waiting executor).
   const found = await waitUntil({
     feed: deps.feed,
@@ -93,7 +124,7 @@ export async function listJobs(
         ? (pending ? topics.pendingOfAgent : topics.agent)(query.agent_id)
         : (pending ? topics.pendingOfProvider : topics.provider)(providerAccountId),
     ],
-    claims: reserving,
+    claims: take !== undefined,
     waitMs: query.wait * 1000,
     signal,
     read,

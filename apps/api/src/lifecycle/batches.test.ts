@@ -21,7 +21,7 @@ describe("concurrent writes are batched", () => {
   it("orders and transitions of different jobs share statements; each caller gets its own answer", async () => {
     // Read the key and the agent once, so that only the writes are left to count.
     await call(env.buyerKey, "GET", "/v1/jobs?limit=1");
-    await call(env.providerKey, "GET", "/v1/executor/jobs?limit=1&reserve=false");
+    await call(env.providerKey, "GET", "/v1/executor/jobs?limit=1&claim=none");
     statements.length = 0;
     const orders = await Promise.all(
       Array.from({ length: N }, (_, n) =>

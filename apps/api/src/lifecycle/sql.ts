@@ -62,11 +62,20 @@ const VALUES = [
 
 const LEASE = "lease_expires_at = now() + make_interval(secs => v.v_lease_secs)";
 const RELEASED = "lease_expires_at = NULL, run_deadline_at = NULL";
+
+/**
+ * What accepting a job sets, from `v.v_lease_secs` and `v.v_executor`. A claim that accepts and
+ * starts at once (`executor/sql.ts`) sets `started_at` to now() as well.
+ */
+export function acceptedSets(startedAt: "NULL" | "now()"): string {
+  return `accepted_at = now(), started_at = ${startedAt}, progress = NULL, progress_message = NULL, ${LEASE},
+     run_deadline_at = now() + make_interval(secs => timeout_seconds),
+     executor_id = v.v_executor, reserved_until = NULL, reserved_by = NULL`;
+}
+
 const SETS: Record<JobStatus, string> = {
   pending: `accepted_at = NULL, started_at = NULL, ${RELEASED}`,
-  accepted: `accepted_at = now(), started_at = NULL, progress = NULL, progress_message = NULL, ${LEASE},
-     run_deadline_at = now() + make_interval(secs => timeout_seconds),
-     executor_id = v.v_executor, reserved_until = NULL, reserved_by = NULL`,
+  accepted: acceptedSets("NULL"),
   running: `started_at = COALESCE(started_at, now()), ${LEASE},
      progress = COALESCE(v.v_progress, progress),
      progress_message = COALESCE(v.v_message, progress_message)`,

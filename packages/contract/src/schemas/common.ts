@@ -84,11 +84,6 @@ export function queryInt(min: number, max: number) {
     .pipe(z.int().min(min).max(max));
 }
 
-/** A boolean query parameter: `true` or `false`. */
-export function queryBool() {
-  return z.enum(["true", "false"]).transform((value) => value === "true");
-}
-
 /** A query parameter that may be repeated (`tag=a&tag=b`); a single value becomes a list of one. */
 export function queryList<T extends z.ZodType>(item: T, maxItems: number) {
   return z.preprocess(

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { FAILURE_CODE_VALUES } from "../lifecycle.ts";
-import { queryBool, queryInt, Text, Timestamp, Uuid } from "./common.ts";
+import { queryInt, Text, Timestamp, Uuid } from "./common.ts";
 import { DownloadableFile, Job, JobStatusSchema } from "./jobs.ts";
 
 /** Headers every executor call may carry, to identify the executor instance. */
@@ -46,6 +46,10 @@ export const HeartbeatRequest = z
   .meta({ id: "HeartbeatRequest" });
 export type HeartbeatRequest = z.infer<typeof HeartbeatRequest>;
 
+/** What a poll for pending jobs does with the jobs it hands out (`claim`). */
+export const POLL_CLAIMS = ["none", "reserve", "accept", "start"] as const;
+export type PollClaim = (typeof POLL_CLAIMS)[number];
+
 export const ExecutorJobsQuery = z.strictObject({
   agent_id: Uuid.optional().describe(
     "Only this agent's jobs (it must be yours). Default: all your agents.",
@@ -57,10 +61,11 @@ export const ExecutorJobsQuery = z.strictObject({
   wait: queryInt(0, 60)
     .default(0)
     .describe("Hold the request until at least one job matches or this many seconds pass (0..60)."),
-  reserve: queryBool()
-    .default(true)
+  claim: z
+    .enum(POLL_CLAIMS)
+    .default("reserve")
     .describe(
-      "With status `pending`: reserve the jobs handed out for this executor (AGNT_RESERVATION_SECONDS, 30 s by default), so that no other poll is handed them meanwhile — executors polling together never race for a job. Accept or reject them in time; an unanswered reservation lapses and the job goes to another executor. With `Agnt-Executor-Id`, your next poll hands your reserved jobs back to you. `false` only looks.",
+      "What a poll for `pending` jobs does with the jobs it hands out. `reserve` (default): reserves them for this executor (AGNT_RESERVATION_SECONDS, 30 s by default), so that no other poll is handed them meanwhile — executors polling together never race for a job; accept or reject each in time (an unanswered reservation lapses and the job goes to another executor; with `Agnt-Executor-Id` your next poll hands your reserved jobs back to you). `accept`: accepts them for you at once — each comes back `accepted`, with its lease and `attempt` — for executors that take every job they are handed. `start`: accepts and starts them at once: each comes back `running` (its history records both steps). `none`: only looks. Other statuses are only looked at.",
     ),
 });
 export type ExecutorJobsQuery = z.infer<typeof ExecutorJobsQuery>;

@@ -1,0 +1,210 @@
+import { describe, expect, it } from "vitest";
+import { expectProblem, sleep } from "../../test/expect.ts";
+import { orderJob, type TestEnv, useTestEnv } from "../../test/harness.ts";
+import { ChangeFeed } from "../events/feed.ts";
+import { ExecutorInstances } from "./instances.ts";
+import { listJobs } from "./service.ts";
+
+/**
+ * A poll for pending jobs can take them at once: `claim=accept` hands them out accepted,
+ * `claim=start` accepted and running, for executors that take every job they are handed. The
+ * job still goes through the lifecycle (its history says pending → accepted → running), with
+ * the lease, attempt and fencing an accept gives it.
+ */
+
+const LEASE_SECONDS = 0.5;
+
+function poll(env: TestEnv, query: string, executorId?: string) {
+  return env.call("GET", `/v1/executor/jobs?agent_id=${env.agentId}&${query}`, {
+    key: env.provider.key,
+    ...(executorId ? { headers: { "agnt-executor-id": executorId } } : {}),
+  });
+}
+
+type JobBody = { job_id: string; status: string; attempt: number; [key: string]: unknown };
+const jobsOf = (res: { body: { jobs: JobBody[] } }) => res.body.jobs;
+
+async function pendingJobs(env: TestEnv, count: number): Promise<string[]> {
+  const jobs: string[] = [];
+  for (let i = 0; i < count; i += 1) jobs.push((await orderJob(env)).job_id);
+  return jobs;
+}
+
+async function history(env: TestEnv, jobId: string) {
+  const { rows } = await env.database.db.query<{
+    from_status: string | null;
+    to_status: string;
+    actor: string;
+    attempt: number;
+  }>(
+    "SELECT from_status, to_status, actor, attempt FROM job_events WHERE job_id = $1 ORDER BY event_id",
+    [jobId],
+  );
+  return rows;
+}
+
+/** Takes every pending job of the test agent off the queue (each test starts from none). */
+async function drain(env: TestEnv) {
+  while (jobsOf(await poll(env, "limit=100&claim=start")).length > 0);
+}
+
+describe("polls that accept or start the jobs they hand out", () => {
+  const env = useTestEnv({ leaseSeconds: 60 });
+
+  it("claim=accept hands out accepted jobs, oldest first, each to one poll, with lease and attempt", async () => {
+    await drain(env);
+    const jobs = await pendingJobs(env, 3);
+    const first = await poll(env, "limit=2&claim=accept", "exec-a");
+    expect(first.status, first.text).toBe(200);
+    expect(jobsOf(first).map((j) => j.job_id)).toEqual(jobs.slice(0, 2));
+    for (const job of jobsOf(first)) {
+      expect(job).toMatchObject({ status: "accepted", attempt: 1, started_at: null });
+      expect(job.accepted_at).toEqual(expect.any(String));
+      expect(Date.parse(String(job.lease_expires_at))).toBeGreaterThan(Date.now());
+    }
+    // Nothing is reserved: the jobs are the executor's already.
+    expect(first.body.reserved_until).toBeNull();
+    expect(jobsOf(await poll(env, "limit=10&claim=accept", "exec-b")).map((j) => j.job_id)).toEqual(
+      jobs.slice(2),
+    );
+    expect(jobsOf(await poll(env, "limit=10&claim=none"))).toEqual([]);
+    // The accepted job goes on as any accepted job: running, then completed.
+    const [job] = jobs as [string];
+    const running = await env.call("POST", `/v1/executor/jobs/${job}/status`, {
+      key: env.provider.key,
+      body: { status: "running", attempt: 1 },
+    });
+    expect(running.status, running.text).toBe(200);
+    expect(await history(env, job)).toEqual([
+      { from_status: null, to_status: "pending", actor: "buyer", attempt: 1 },
+      { from_status: "pending", to_status: "accepted", actor: "executor", attempt: 1 },
+      { from_status: "accepted", to_status: "running", actor: "executor", attempt: 1 },
+    ]);
+  });
+
+  it("claim=start hands out running jobs; their history records the accept and the start", async () => {
+    await drain(env);
+    const [job] = (await pendingJobs(env, 1)) as [string];
+    const taken = await poll(env, "limit=5&claim=start", "exec-a");
+    expect(taken.status, taken.text).toBe(200);
+    const [running] = jobsOf(taken) as [JobBody];
+    expect(running).toMatchObject({ job_id: job, status: "running", attempt: 1 });
+    expect(running.accepted_at).toEqual(expect.any(String));
+    expect(running.started_at).toEqual(running.accepted_at);
+    expect(await history(env, job)).toEqual([
+      { from_status: null, to_status: "pending", actor: "buyer", attempt: 1 },
+      { from_status: "pending", to_status: "accepted", actor: "executor", attempt: 1 },
+      { from_status: "accepted", to_status: "running", actor: "executor", attempt: 1 },
+    ]);
+    // The buyer sees it running, taken by the polling executor instance.
+    const seen = await env.call("GET", `/v1/jobs/${job}`, { key: env.buyer.key });
+    expect(seen.body.status).toBe("running");
+    const { rows } = await env.database.db.query<{ executor_id: string }>(
+      "SELECT executor_id FROM jobs WHERE job_id = $1",
+      [job],
+    );
+    expect(rows[0]?.executor_id).toBe("exec-a");
+    // Fenced like any accepted job: a stale attempt is refused, the right one completes.
+    expectProblem(
+      await env.call("POST", `/v1/executor/jobs/${job}/complete`, {
+        key: env.provider.key,
+        body: { attempt: 2 },
+      }),
+      "ATTEMPT_MISMATCH",
+    );
+    const done = await env.call("POST", `/v1/executor/jobs/${job}/complete`, {
+      key: env.provider.key,
+      body: { attempt: 1 },
+    });
+    expect(done.status, done.text).toBe(200);
+    expect(done.body.status).toBe("completed");
+  });
+
+  it("takes the executor's own reserved jobs, never another's", async () => {
+    await drain(env);
+    const jobs = await pendingJobs(env, 2);
+    expect(jobsOf(await poll(env, "limit=1", "exec-a")).map((j) => j.job_id)).toEqual([jobs[0]]);
+    // exec-b cannot take exec-a's reservation; exec-a can.
+    expect(jobsOf(await poll(env, "limit=10&claim=start", "exec-b")).map((j) => j.job_id)).toEqual([
+      jobs[1],
+    ]);
+    const own = await poll(env, "limit=10&claim=start", "exec-a");
+    expect(jobsOf(own).map((j) => [j.job_id, j.status])).toEqual([[jobs[0], "running"]]);
+  });
+
+  it("wakes a waiting claiming poll for a new job and hands it over started", async () => {
+    await drain(env);
+    const started = Date.now();
+    const waiting = poll(env, "limit=1&wait=30&claim=start", "exec-a");
+    // The poll is waiting (it found nothing) before the order: let it get there.
+    await sleep(200);
+    const job = (await orderJob(env)).job_id;
+    const taken = await waiting;
+    expect(jobsOf(taken).map((j) => [j.job_id, j.status])).toEqual([[job, "running"]]);
+    // Well under the 30 s wait: it was woken, not timed out.
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it("refuses an unknown claim with 400 and takes nothing", async () => {
+    await drain(env);
+    const [job] = await pendingJobs(env, 1);
+    expectProblem(await poll(env, "claim=grab"), "VALIDATION_FAILED");
+    expect(jobsOf(await poll(env, "claim=none")).map((j) => [j.job_id, j.status])).toEqual([
+      [job, "pending"],
+    ]);
+  });
+
+  it("only looks at jobs in other statuses, whatever the claim", async () => {
+    await drain(env);
+    const [job] = await pendingJobs(env, 1);
+    await poll(env, "claim=accept", "exec-a");
+    const listed = await poll(env, "status=accepted&claim=start", "exec-a");
+    // Earlier tests' accepted jobs are listed too; this one stays accepted, not started.
+    expect(jobsOf(listed).find((j) => j.job_id === job)?.status).toBe("accepted");
+    expect(jobsOf(listed).every((j) => j.status === "accepted")).toBe(true);
+  });
+
+  it("takes nothing for a poll whose executor has gone away", async () => {
+    await drain(env);
+    const [job] = (await pendingJobs(env, 1)) as [string];
+    const gone = new AbortController();
+    gone.abort();
+    const db = env.database.db;
+    const deps = {
+      db,
+      feed: new ChangeFeed(),
+      instances: new ExecutorInstances(db),
+      reservationSeconds: 30,
+      leaseSeconds: 60,
+    };
+    for (const claim of ["reserve", "accept", "start"] as const) {
+      const query = { agent_id: env.agentId, status: "pending", limit: 1, wait: 0, claim } as const;
+      const found = await listJobs(deps, env.provider.accountId, query, gone.signal);
+      expect(found).toEqual({ jobs: [], reserved_until: null });
+    }
+    // Still pending and free for the next executor.
+    expect(jobsOf(await poll(env, "claim=start", "exec-b")).map((j) => j.job_id)).toEqual([job]);
+  });
+});
+
+describe("a claimed job whose executor vanished", () => {
+  const env = useTestEnv({ leaseSeconds: LEASE_SECONDS, sweepIntervalMs: 100 });
+
+  it("goes back to pending with the next attempt when its lease lapses, and can be claimed again", async () => {
+    const [job] = (await pendingJobs(env, 1)) as [string];
+    expect(jobsOf(await poll(env, "claim=start", "exec-a")).map((j) => j.job_id)).toEqual([job]);
+    // The lease lapses; the sweeper hands the job back. A waiting poll is woken for it.
+    const again = await poll(env, "limit=1&wait=30&claim=start", "exec-b");
+    expect(jobsOf(again).map((j) => [j.job_id, j.status, j.attempt])).toEqual([
+      [job, "running", 2],
+    ]);
+    // The first executor's calls are fenced off.
+    expectProblem(
+      await env.call("POST", `/v1/executor/jobs/${job}/complete`, {
+        key: env.provider.key,
+        body: { attempt: 1 },
+      }),
+      "ATTEMPT_MISMATCH",
+    );
+  });
+});
