@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { Recorder } from "./recorder.ts";
-import type { Driver } from "./systems/types.ts";
+import type { Claimed, Driver } from "./systems/types.ts";
 
 /** The shape of one run: how many jobs, created by how many buyer loops, run by how many executors. */
 export interface WorkloadShape {
@@ -39,17 +39,20 @@ export async function runWorkload(driver: Driver, shape: WorkloadShape): Promise
   let endNs = 0n;
 
   const executor = async (index: number) => {
+    // A job handed over with the last completion, taken without a poll.
+    let handed: Claimed | undefined;
     while (!stop.signal.aborted) {
-      let job: Awaited<ReturnType<Driver["take"]>>;
+      let job = handed;
+      handed = undefined;
       try {
-        job = await driver.take(index, stop.signal);
+        job ??= await driver.take(index, stop.signal);
       } catch (error) {
         if (stop.signal.aborted && isAbort(error)) return;
         throw error;
       }
       if (!job) continue;
       recorder.pick(job.id, performance.now());
-      await driver.finish(index, job);
+      handed = (await driver.finish(index, job)) ?? undefined;
       const now = performance.now();
       recorder.complete(job.id, now);
       completed += 1;

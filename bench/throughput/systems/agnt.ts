@@ -44,10 +44,11 @@ function expectStatus(reply: Reply, status: number, what: string): void {
 }
 
 /**
- * How agnt's executors take a job: `claim`, the poll accepts and starts the job it hands out
- * (`claim=start`; then complete: three requests per job with the buyer's order), as an
- * executor that takes every job it is handed does; `steps`, the specification's calls one by
- * one (poll, which reserves; accept; running; complete: five requests per job).
+ * How agnt's executors take a job: `claim`, as an executor that takes every job it is handed
+ * runs — the poll accepts and starts the job it hands out (`claim=start`), and each completion
+ * takes the next one the same way (`?next=start`), so a busy executor polls only when the
+ * queue is empty (two requests per job with the buyer's order); `steps`, the specification's
+ * calls one by one (poll, which reserves; accept; running; complete: five requests per job).
  */
 export type AgntFlow = "claim" | "steps";
 
@@ -143,9 +144,12 @@ async function setupIn(
       return { id: job.job_id, attempt };
     },
     async finish(executor, job) {
-      const path = `/v1/executor/jobs/${job.id}/complete`;
+      // Claiming executors take their next job with the completion (none pending: poll again).
+      const path = `/v1/executor/jobs/${job.id}/complete${flow === "claim" ? "?next=start" : ""}`;
       const done = await http.request("POST", path, headersOf(executor), { attempt: job.attempt });
       expectStatus(done, 200, "complete");
+      const next = (done.body as { next_jobs?: { job_id: string; attempt: number }[] }).next_jobs;
+      return next?.[0] && { id: next[0].job_id, attempt: next[0].attempt };
     },
   };
 

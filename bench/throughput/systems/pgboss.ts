@@ -64,7 +64,7 @@ export async function setupPgBoss(context: SystemContext): Promise<SystemUnderTe
     },
     async finish(_executor, job) {
       await boss.complete(QUEUE, job.id);
-      checked(undefined);
+      return checked(undefined);
     },
   };
   return {

@@ -59,6 +59,7 @@ export async function setupRaw(context: SystemContext): Promise<SystemUnderTest>
     },
     async finish(_executor, job) {
       await query(FINISH, [job.id]);
+      return undefined;
     },
   };
   return {

@@ -20,8 +20,8 @@ export interface Driver {
   create(buyer: number): Promise<string>;
   /** Takes one job for this executor, or resolves undefined when none was won (after waiting). */
   take(executor: number, signal: AbortSignal): Promise<Claimed | undefined>;
-  /** Finishes a job this executor holds. */
-  finish(executor: number, job: Claimed): Promise<void>;
+  /** Finishes a job this executor holds; resolves with the next job when one was handed over with it. */
+  finish(executor: number, job: Claimed): Promise<Claimed | undefined>;
 }
 
 /** Cumulative counters a system keeps while it is driven. */

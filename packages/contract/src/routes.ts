@@ -17,6 +17,7 @@ import {
   SearchAgentsQuery,
 } from "./schemas/agents.ts";
 import {
+  CompletedJob,
   CompleteJobQuery,
   CompleteJobRequest,
   ExecutorHeaders,
@@ -283,7 +284,7 @@ export const routes = {
     path: "/v1/executor/jobs/{job_id}/complete",
     summary: "Complete a running job.",
     description:
-      "JSON `{attempt}` (or no body) completes without files. With result files: multipart/form-data with an optional `attempt` field, then `files` parts. The key, ownership, status and (when `?attempt=` is given) the attempt are checked before any byte of the body is read; a refused or failed upload leaves nothing stored and the job unchanged, so it can be retried. Without an attempt (query or field) the completion applies to the current attempt, unfenced.",
+      "JSON `{attempt}` (or no body) completes without files. With result files: multipart/form-data with an optional `attempt` field, then `files` parts. The key, ownership, status and (when `?attempt=` is given) the attempt are checked before any byte of the body is read; a refused or failed upload leaves nothing stored and the job unchanged, so it can be retried. Without an attempt (query or field) the completion applies to the current attempt, unfenced. With `?next=accept|start` the same transaction also takes the agent's next pending job for you (`next_jobs`).",
     tag: "executor",
     auth: "provider",
     headers: ExecutorHeaders,
@@ -299,7 +300,7 @@ export const routes = {
       },
       files: FILE_PARTS,
     },
-    response: { status: 200, schema: Job },
+    response: { status: 200, schema: CompletedJob },
     errors: [...HELD_JOB_ERRORS, ...UPLOAD_ERRORS],
   }),
   heartbeat: route({

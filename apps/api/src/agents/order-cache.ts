@@ -11,7 +11,8 @@ export interface AgentCacheOptions {
 }
 
 /**
- * Agents as orders see them, so that an order costs no agent query. Never stale where it
+ * Agents as orders see them, so that an order (or an executor's poll, checking the agent is
+ * its provider's) costs no agent query. Never stale where it
  * matters: an order is written only if the agent's row is still at the version it was checked
  * against (`insertJob` matches `xmin`); when it is not, the order reads the agent again
  * (`fresh`), checks again and retries. Unknown agents are not remembered.

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { expectProblem, sleep } from "../../test/expect.ts";
 import { orderJob, type TestEnv, useTestEnv } from "../../test/harness.ts";
+import { multipart } from "../../test/multipart.ts";
+import { AgentCache } from "../agents/order-cache.ts";
 import { ChangeFeed } from "../events/feed.ts";
 import { ExecutorInstances } from "./instances.ts";
 import { listJobs } from "./service.ts";
@@ -174,6 +176,7 @@ describe("polls that accept or start the jobs they hand out", () => {
       db,
       feed: new ChangeFeed(),
       instances: new ExecutorInstances(db),
+      agents: new AgentCache(db),
       reservationSeconds: 30,
       leaseSeconds: 60,
     };
@@ -184,6 +187,110 @@ describe("polls that accept or start the jobs they hand out", () => {
     }
     // Still pending and free for the next executor.
     expect(jobsOf(await poll(env, "claim=start", "exec-b")).map((j) => j.job_id)).toEqual([job]);
+  });
+});
+
+describe("a completion that takes the next job (?next=)", () => {
+  const env = useTestEnv({ leaseSeconds: 60 });
+
+  const complete = (jobId: string, query: string, body: unknown = { attempt: 1 }) =>
+    env.call("POST", `/v1/executor/jobs/${jobId}/complete?${query}`, {
+      key: env.provider.key,
+      headers: { "agnt-executor-id": "exec-a" },
+      ...(body === undefined ? {} : { body }),
+    });
+
+  /** A job the poll started for exec-a; the test agent has no other pending job. */
+  async function runningJob(): Promise<string> {
+    await drain(env);
+    const [job] = (await pendingJobs(env, 1)) as [string];
+    expect(jobsOf(await poll(env, "claim=start", "exec-a")).map((j) => j.job_id)).toEqual([job]);
+    return job;
+  }
+
+  it("completes the job and starts the agent's oldest pending job in the same call", async () => {
+    const job = await runningJob();
+    const waiting = await pendingJobs(env, 2);
+    const done = await complete(job, "next=start");
+    expect(done.status, done.text).toBe(200);
+    expect(done.body).toMatchObject({ job_id: job, status: "completed" });
+    expect(done.body.next_jobs.map((j: JobBody) => [j.job_id, j.status, j.attempt])).toEqual([
+      [waiting[0], "running", 1],
+    ]);
+    expect(await history(env, waiting[0] as string)).toEqual([
+      { from_status: null, to_status: "pending", actor: "buyer", attempt: 1 },
+      { from_status: "pending", to_status: "accepted", actor: "executor", attempt: 1 },
+      { from_status: "accepted", to_status: "running", actor: "executor", attempt: 1 },
+    ]);
+    // next=accept hands the following one out accepted; the last completion finds none.
+    const second = await complete(waiting[0] as string, "next=accept");
+    expect(second.body.next_jobs.map((j: JobBody) => [j.job_id, j.status])).toEqual([
+      [waiting[1], "accepted"],
+    ]);
+    const started = await env.call("POST", `/v1/executor/jobs/${waiting[1]}/status`, {
+      key: env.provider.key,
+      body: { status: "running", attempt: 1 },
+    });
+    expect(started.status, started.text).toBe(200);
+    const last = await complete(waiting[1] as string, "next=start");
+    expect(last.body).toMatchObject({ status: "completed", next_jobs: [] });
+    // Without ?next= the answer is the job alone.
+    const plain = await runningJob();
+    const answer = await complete(plain, "");
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.body.next_jobs).toBeUndefined();
+  });
+
+  it("takes nothing when the completion is refused", async () => {
+    const job = await runningJob();
+    const [waiting] = await pendingJobs(env, 1);
+    expectProblem(await complete(job, "next=start", { attempt: 2 }), "ATTEMPT_MISMATCH");
+    expectProblem(await complete(waiting as string, "next=start"), "INVALID_TRANSITION");
+    expect(jobsOf(await poll(env, "claim=none")).map((j) => [j.job_id, j.status])).toEqual([
+      [waiting, "pending"],
+    ]);
+  });
+
+  it("takes only a pending job of the same agent that no other executor holds", async () => {
+    const job = await runningJob();
+    const otherAgent = await env.addAgent();
+    const other = await env.call("POST", "/v1/jobs", {
+      key: env.buyer.key,
+      body: { agent_id: otherAgent, prompt: "p", params: { language: "go" } },
+    });
+    expect(other.status, other.text).toBe(201);
+    const [held] = await pendingJobs(env, 1);
+    // exec-b's reservation keeps the job from exec-a.
+    expect(jobsOf(await poll(env, "limit=1", "exec-b")).map((j) => j.job_id)).toEqual([held]);
+    const done = await complete(job, "next=start");
+    expect(done.body).toMatchObject({ status: "completed", next_jobs: [] });
+  });
+
+  it("with result files (multipart), records them and takes the next job in one transaction", async () => {
+    const job = await runningJob();
+    const [waiting] = await pendingJobs(env, 1);
+    const form = multipart([
+      { name: "attempt", value: "1" },
+      { name: "files", filename: "summary.md", value: "# Done\n", contentType: "text/markdown" },
+    ]);
+    const done = await env.call("POST", `/v1/executor/jobs/${job}/complete?next=start`, {
+      key: env.provider.key,
+      headers: { ...form.headers, "agnt-executor-id": "exec-a" },
+      body: form.body,
+    });
+    expect(done.status, done.text).toBe(200);
+    expect(done.body.next_jobs.map((j: JobBody) => [j.job_id, j.status])).toEqual([
+      [waiting, "running"],
+    ]);
+    const result = await env.call("GET", `/v1/jobs/${job}/result`, { key: env.buyer.key });
+    expect(result.body.files.map((f: { path: string }) => f.path)).toEqual(["summary.md"]);
+  });
+
+  it("refuses an unknown next with 400, changing nothing", async () => {
+    const job = await runningJob();
+    expectProblem(await complete(job, "next=reserve"), "VALIDATION_FAILED");
+    const seen = await env.call("GET", `/v1/jobs/${job}`, { key: env.buyer.key });
+    expect(seen.body.status).toBe("running");
   });
 });
 

@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
-import type { CompleteJobRequest, Job } from "@agnt/contract";
+import type { CompletedJob, CompleteJobRequest, NextClaim } from "@agnt/contract";
 import { recordResultFiles } from "../files/service.ts";
 import { type UploadBody, UploadSession } from "../files/upload.ts";
-import { toJob } from "../jobs/model.ts";
-import { checkTransition, transition } from "../lifecycle/service.ts";
-import { agreedAttempt, completion, type ExecutorDeps } from "./service.ts";
+import type { JobRow } from "../jobs/model.ts";
+import { announce, checkTransition, transition } from "../lifecycle/service.ts";
+import { agreedAttempt, completed, completion, type ExecutorDeps } from "./service.ts";
+import { type Take, takePendingJobs } from "./sql.ts";
 
 /**
  * Completes a running job with result files (multipart/form-data: an optional `attempt`
@@ -12,7 +13,8 @@ import { agreedAttempt, completion, type ExecutorDeps } from "./service.ts";
  * are checked before any byte of the body is read; an `attempt` field is checked before any
  * file is. Files stream into the store; the transition and the result manifest are written in
  * one transaction. A refused, failed or interrupted upload leaves nothing stored and the job
- * unchanged, so it can be retried. Without any attempt the completion is unfenced.
+ * unchanged, so it can be retried. Without any attempt the completion is unfenced. With
+ * `take`, the same transaction takes the agent's next pending job for the executor.
  */
 export async function completeWithFiles(
   deps: ExecutorDeps,
@@ -20,7 +22,8 @@ export async function completeWithFiles(
   jobId: string,
   queryAttempt: number | undefined,
   upload: UploadBody<CompleteJobRequest>,
-): Promise<Job> {
+  take?: Take & { kind: NextClaim },
+): Promise<CompletedJob> {
   const change = completion(providerAccountId, queryAttempt);
   await checkTransition(deps, jobId, change.scope, change);
   const attempt = agreedAttempt(queryAttempt, (await upload.body()).attempt);
@@ -36,10 +39,21 @@ export async function completeWithFiles(
   try {
     for await (const file of upload.files()) await session.receive(file);
     const files = session.files;
-    const row = await transition(deps, jobId, change.scope, { ...change, attempt }, (tx, done) =>
-      recordResultFiles(tx, done.job_id, files),
+    let taken: JobRow[] | undefined;
+    const row = await transition(
+      deps,
+      jobId,
+      change.scope,
+      { ...change, attempt },
+      async (tx, done) => {
+        await recordResultFiles(tx, done.job_id, files);
+        if (!take) return;
+        const filter = { providerAccountId, agentId: done.agent_id, limit: 1 };
+        taken = (await takePendingJobs(tx, filter, take)).rows;
+      },
     );
-    return toJob(row);
+    for (const next of taken ?? []) announce(deps.feed, next);
+    return completed(row, taken);
   } catch (error) {
     await session.abandon();
     throw error;

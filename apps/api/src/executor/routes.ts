@@ -47,15 +47,18 @@ export function executorRoutes(
     app,
     http,
     routes.completeJob,
-    async ({ params, query, body, upload, principal }) =>
-      upload
-        ? completeWithFiles(deps, principal.accountId, params.job_id, query.attempt, upload)
+    async ({ params, query, body, headers, upload, principal }) => {
+      const take = executor.nextTake(deps, query.next, headers["agnt-executor-id"]);
+      return upload
+        ? completeWithFiles(deps, principal.accountId, params.job_id, query.attempt, upload, take)
         : executor.completeJob(
             deps,
             principal.accountId,
             params.job_id,
             executor.agreedAttempt(query.attempt, body.attempt),
-          ),
+            take,
+          );
+    },
     { uploads: deps.files.limits },
   );
   registerRoute(app, http, routes.getJobInputs, ({ params, principal }) =>

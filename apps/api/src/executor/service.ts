@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import {
+  type CompletedJob,
   type ExecutorHeaders,
   type ExecutorJobList,
   type ExecutorJobsQuery,
@@ -7,16 +8,18 @@ import {
   type HeartbeatRequest,
   type Job,
   type JobInputs,
+  type NextClaim,
   type PollClaim,
   type StatusUpdateRequest,
 } from "@agnt/contract";
-import { requireAgent } from "../agents/service.ts";
+import type { AgentCache } from "../agents/order-cache.ts";
 import { topics, waitUntil } from "../events/feed.ts";
 import { type FilesDeps, inputFiles } from "../files/service.ts";
 import { AppError } from "../http/problem.ts";
-import { toJob } from "../jobs/model.ts";
+import { type JobRow, toJob } from "../jobs/model.ts";
 import {
   announce,
+  applyTransition,
   type Change,
   jobState,
   type LifecycleDeps,
@@ -28,19 +31,23 @@ import type { ExecutorInstances } from "./instances.ts";
 import * as sql from "./sql.ts";
 
 export interface ExecutorDeps extends LifecycleDeps {
+  agents: AgentCache;
   files: FilesDeps;
   instances: ExecutorInstances;
   /** How long pending jobs handed to a poll stay reserved for its executor. */
   reservationSeconds: number;
 }
 
-/** The agent exists (404) and belongs to the provider (403). */
+/**
+ * The agent exists (404) and belongs to the provider (403). Read through the agent cache:
+ * an agent's owner never changes, so a poll costs no agent query.
+ */
 export async function checkAgent(
-  deps: Pick<ExecutorDeps, "db">,
+  deps: Pick<ExecutorDeps, "agents">,
   providerAccountId: string,
   agentId: string,
 ): Promise<void> {
-  const agent = await requireAgent(deps.db, agentId);
+  const agent = await deps.agents.get(agentId);
   if (agent.owner_account_id !== providerAccountId) {
     throw new AppError("AGENT_NOT_OWNED", {
       detail: `Agent ${agentId} belongs to another provider.`,
@@ -51,7 +58,7 @@ export async function checkAgent(
 /** What a poll needs. */
 export type PollDeps = Pick<
   ExecutorDeps,
-  "db" | "feed" | "instances" | "reservationSeconds" | "leaseSeconds"
+  "db" | "feed" | "instances" | "agents" | "reservationSeconds" | "leaseSeconds"
 >;
 
 /** What a poll does with the pending jobs it hands out (the contract's `claim`). */
@@ -209,15 +216,45 @@ export function agreedAttempt(
   return fromQuery ?? fromBody;
 }
 
-/** Completes a running job without result files. */
+/** How a completion takes the next job (`?next=`), for the executor that sent it. */
+export function nextTake(
+  deps: PollDeps,
+  next: NextClaim | undefined,
+  executorId: string | undefined,
+): (sql.Take & { kind: NextClaim }) | undefined {
+  return next && (takeOf(deps, next, executorId) as sql.Take & { kind: NextClaim });
+}
+
+/** The completed job, with the next one taken when one was asked for. */
+export function completed(done: JobRow, taken: JobRow[] | undefined): CompletedJob {
+  return taken ? { ...toJob(done), next_jobs: taken.map(toJob) } : toJob(done);
+}
+
+/**
+ * Completes a running job without result files; with `take`, the same statement takes the
+ * agent's next pending job for the executor (`sql.completeAndTake`).
+ */
 export async function completeJob(
   deps: ExecutorDeps,
   providerAccountId: string,
   jobId: string,
   attempt: number | undefined,
-): Promise<Job> {
+  take?: sql.Take & { kind: NextClaim },
+): Promise<CompletedJob> {
   const change = completion(providerAccountId, attempt);
-  return toJob(await transition(deps, jobId, change.scope, change));
+  if (!take) return toJob(await transition(deps, jobId, change.scope, change));
+  let taken: JobRow[] = [];
+  const done = await applyTransition(deps, jobId, change.scope, change, async (full) => {
+    const result = await sql.completeAndTake(
+      deps.db,
+      { jobId, providerAccountId, attempt: full.attempt, from: full.from },
+      take,
+    );
+    taken = result.taken;
+    return result.done;
+  });
+  for (const row of taken) announce(deps.feed, row);
+  return completed(done, taken);
 }
 
 /** The input files of a job the provider's executor holds (accepted or running). */

@@ -2,7 +2,7 @@ import type { Actor, JobStatus } from "@agnt/contract";
 import { lit } from "../db/sql-literals.ts";
 import type { Queryable } from "../db/types.ts";
 import { JOB_COLUMNS, type JobRow } from "../jobs/model.ts";
-import { acceptedSets } from "../lifecycle/sql.ts";
+import { acceptedSets, completedSets } from "../lifecycle/sql.ts";
 
 export interface ProviderJobFilter {
   providerAccountId: string;
@@ -29,16 +29,61 @@ export type Take =
       executorId: string | null;
     };
 
-/** The SET clause (with its FROM) of a take's UPDATE. */
-function takeSets(take: Take, seconds: string, executor: string): string {
+/** Collects a statement's parameters: `add` returns the placeholder of a new one. */
+class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+/**
+ * The pieces of a take's statement: `picked` selects the pending jobs it may take (`agent`, a
+ * SQL expression, or every agent of the provider), `update` takes them (without RETURNING).
+ */
+function takeSql(
+  params: Params,
+  provider: string,
+  agent: string | undefined,
+  limit: number,
+  take: Take,
+): { picked: string; update: string } {
+  const holder = params.add(take.holder);
+  const picked = `SELECT job_id FROM jobs
+       WHERE provider_account_id = ${provider} ${agent ? `AND agent_id = ${agent}` : ""}
+         AND status = ${lit("pending" satisfies JobStatus)}
+         AND (reserved_until IS NULL OR reserved_until <= now() OR reserved_by = ${holder})
+       ORDER BY created_at, job_id
+       LIMIT ${params.add(limit)}
+       FOR UPDATE SKIP LOCKED`;
   if (take.kind === "reserve") {
-    return `reserved_until = now() + make_interval(secs => ${seconds}), reserved_by = $3`;
+    const seconds = params.add(take.seconds);
+    return {
+      picked,
+      update: `UPDATE jobs SET reserved_until = now() + make_interval(secs => ${seconds}::float8),
+         reserved_by = ${holder}
+     WHERE jobs.job_id IN (SELECT job_id FROM picked)`,
+    };
   }
   const started = take.kind === "start";
   const status: JobStatus = started ? "running" : "accepted";
-  return `status = ${lit(status)}, ${acceptedSets(started ? "now()" : "NULL")},
-         updated_at = now(), changed_by = ${lit("executor" satisfies Actor)}, changed_by_account_id = $1
-     FROM (SELECT ${seconds} AS v_lease_secs, ${executor} AS v_executor) v`;
+  return {
+    picked,
+    update: `UPDATE jobs SET status = ${lit(status)}, ${acceptedSets(started ? "now()" : "NULL")},
+         updated_at = now(), changed_by = ${lit("executor" satisfies Actor)},
+         changed_by_account_id = ${provider}
+     FROM (SELECT ${params.add(take.leaseSeconds)}::float8 AS v_lease_secs,
+                  ${params.add(take.executorId)}::text AS v_executor) v
+     WHERE jobs.job_id IN (SELECT job_id FROM picked)`,
+  };
+}
+
+/** Oldest first, as polls hand jobs out. */
+function oldestFirst<T extends JobRow>(rows: T[]): T[] {
+  return rows.sort(
+    (a, b) => a.created_at.getTime() - b.created_at.getTime() || (a.job_id < b.job_id ? -1 : 1),
+  );
 }
 
 /**
@@ -55,39 +100,66 @@ export async function takePendingJobs(
   filter: Omit<ProviderJobFilter, "status">,
   take: Take,
 ): Promise<{ rows: JobRow[]; reservedUntil: Date | null }> {
-  const params: unknown[] = [filter.providerAccountId, filter.limit, take.holder];
-  let agentClause = "";
-  if (filter.agentId) {
-    params.push(filter.agentId);
-    agentClause = `AND agent_id = $${params.length}`;
-  }
-  params.push(take.kind === "reserve" ? take.seconds : take.leaseSeconds);
-  const seconds = `$${params.length}::float8`;
-  let executor = "NULL::text";
-  if (take.kind !== "reserve") {
-    params.push(take.executorId);
-    executor = `$${params.length}::text`;
-  }
+  const params = new Params();
+  const provider = params.add(filter.providerAccountId);
+  const agent = filter.agentId ? params.add(filter.agentId) : undefined;
+  const { picked, update } = takeSql(params, provider, agent, filter.limit, take);
   const { rows } = await db.query<JobRow & { reserved_until: Date | null }>(
-    `WITH picked AS (
-       SELECT job_id FROM jobs
-       WHERE provider_account_id = $1 ${agentClause} AND status = ${lit("pending" satisfies JobStatus)}
-         AND (reserved_until IS NULL OR reserved_until <= now() OR reserved_by = $3)
-       ORDER BY created_at, job_id
-       LIMIT $2
-       FOR UPDATE SKIP LOCKED
-     )
-     UPDATE jobs SET ${takeSets(take, seconds, executor)}
-     WHERE jobs.job_id IN (SELECT job_id FROM picked)
+    `WITH picked AS (${picked})
+     ${update}
      RETURNING ${JOB_COLUMNS}, jobs.reserved_until`,
-    params,
+    params.values,
     { prepare: true },
   );
-  rows.sort(
-    (a, b) => a.created_at.getTime() - b.created_at.getTime() || (a.job_id < b.job_id ? -1 : 1),
-  );
   const reservedUntil = take.kind === "reserve" ? (rows[0]?.reserved_until ?? null) : null;
-  return { rows: rows.map(({ reserved_until: _, ...row }) => row), reservedUntil };
+  return {
+    rows: oldestFirst(rows).map(({ reserved_until: _, ...row }) => row),
+    reservedUntil,
+  };
+}
+
+/**
+ * Completes a running job of the provider (at `attempt`, when given) and, in the same
+ * statement, accepts or starts the next pending job of the same agent for the same executor
+ * (`takePendingJobs` with limit 1). Nothing is taken when the completion does not apply.
+ */
+export async function completeAndTake(
+  db: Queryable,
+  completion: {
+    jobId: string;
+    providerAccountId: string;
+    attempt: number | undefined;
+    from: readonly JobStatus[];
+  },
+  take: Take & { kind: "accept" | "start" },
+): Promise<{ done: JobRow | undefined; taken: JobRow[] }> {
+  const params = new Params();
+  const provider = params.add(completion.providerAccountId);
+  const attempt = params.add(completion.attempt ?? null);
+  const complete = `UPDATE jobs SET status = ${lit("completed" satisfies JobStatus)}, ${completedSets()},
+         updated_at = now(), changed_by = ${lit("executor" satisfies Actor)},
+         changed_by_account_id = ${provider}
+       WHERE job_id = ${params.add(completion.jobId)} AND provider_account_id = ${provider}
+         AND status = ANY(${params.add(completion.from)}::text[])
+         AND (${attempt}::int IS NULL OR attempt = ${attempt}::int)
+       RETURNING ${JOB_COLUMNS}`;
+  const { picked, update } = takeSql(params, provider, "(SELECT agent_id FROM done)", 1, take);
+  const { rows } = await db.query<JobRow & { done: boolean }>(
+    `WITH done AS (${complete}),
+     picked AS (${picked}),
+     taken AS (${update} RETURNING ${JOB_COLUMNS})
+     SELECT true AS done, * FROM done
+     UNION ALL
+     SELECT false AS done, * FROM taken`,
+    params.values,
+    { prepare: true },
+  );
+  const strip = ({ done: _, ...row }: JobRow & { done: boolean }): JobRow => row;
+  const done = rows.find((row) => row.done);
+  return {
+    done: done && strip(done),
+    taken: oldestFirst(rows.filter((row) => !row.done)).map(strip),
+  };
 }
 
 /**

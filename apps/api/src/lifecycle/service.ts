@@ -104,18 +104,34 @@ export async function transition(
   change: Change,
   within?: (tx: Queryable, row: JobRow) => Promise<void>,
 ): Promise<JobRow> {
+  return applyTransition(deps, jobId, scope, change, (full) =>
+    within
+      ? deps.db.transaction(async (tx) => {
+          const changed = await sql.transitionJob(tx, jobId, scope, full);
+          if (changed) await within(tx, changed);
+          return changed;
+        })
+      : deps.transitions.apply(
+          { to: full.to, from: full.from, actor: full.actor, scope: scope.kind },
+          { ...full, jobId, accountId: scope.accountId },
+        ),
+  );
+}
+
+/**
+ * `transition` with the statement written by the caller: `apply` makes the change as the
+ * table allows it (`full`: the change with its `from` statuses and lease) and resolves with
+ * the changed job, or undefined when nothing matched — then the same errors are thrown.
+ */
+export async function applyTransition(
+  deps: LifecycleDeps,
+  jobId: string,
+  scope: sql.Scope,
+  change: Change,
+  apply: (full: sql.TransitionChange) => Promise<JobRow | undefined>,
+): Promise<JobRow> {
   const from = allowedFrom(change.to, change.actor);
-  const full = { ...change, from, leaseSeconds: deps.leaseSeconds };
-  const row = within
-    ? await deps.db.transaction(async (tx) => {
-        const changed = await sql.transitionJob(tx, jobId, scope, full);
-        if (changed) await within(tx, changed);
-        return changed;
-      })
-    : await deps.transitions.apply(
-        { to: change.to, from, actor: change.actor, scope: scope.kind },
-        { ...full, jobId, accountId: scope.accountId },
-      );
+  const row = await apply({ ...change, from, leaseSeconds: deps.leaseSeconds });
   if (!row) throw await explainNoMatch(deps.db, jobId, scope, change, from);
   announce(deps.feed, row);
   return row;

@@ -73,13 +73,18 @@ export function acceptedSets(startedAt: "NULL" | "now()"): string {
      executor_id = v.v_executor, reserved_until = NULL, reserved_by = NULL`;
 }
 
+/** What completing a job sets (a completion with the next job taken: `executor/sql.ts`). */
+export function completedSets(): string {
+  return `completed_at = now(), progress = 100, ${RELEASED}`;
+}
+
 const SETS: Record<JobStatus, string> = {
   pending: `accepted_at = NULL, started_at = NULL, ${RELEASED}`,
   accepted: acceptedSets("NULL"),
   running: `started_at = COALESCE(started_at, now()), ${LEASE},
      progress = COALESCE(v.v_progress, progress),
      progress_message = COALESCE(v.v_message, progress_message)`,
-  completed: `completed_at = now(), progress = 100, ${RELEASED}`,
+  completed: completedSets(),
   failed: `completed_at = now(), decision_reason = v.v_reason, failure_code = v.v_failure, ${RELEASED}`,
   rejected: `completed_at = now(), decision_reason = v.v_reason, ${RELEASED}`,
   canceled: `completed_at = now(), decision_reason = v.v_reason, ${RELEASED}`,

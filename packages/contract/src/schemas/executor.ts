@@ -119,13 +119,31 @@ export const StatusUpdateRequest = z
   .meta({ id: "StatusUpdateRequest" });
 export type StatusUpdateRequest = z.infer<typeof StatusUpdateRequest>;
 
+/** The claims a completion can take the next job with (`next`). */
+export const NEXT_CLAIMS = ["accept", "start"] as const satisfies readonly PollClaim[];
+export type NextClaim = (typeof NEXT_CLAIMS)[number];
+
 export const CompleteJobQuery = z.strictObject({
   attempt: queryInt(1, 1000)
     .optional()
     .describe(
       "The job's attempt. With multipart bodies, giving it here lets the API refuse a stale attempt before reading any byte of the upload; an `attempt` field, if sent too, must agree.",
     ),
+  next: z
+    .enum(NEXT_CLAIMS)
+    .optional()
+    .describe(
+      "Also take the agent's next pending job for this executor, in the same transaction as the completion — as a poll with `claim=accept` or `claim=start` and `limit=1` would. It comes back in `next_jobs` (empty when none is pending: then long-poll as usual). Saves a poll per job for an executor working through a queue.",
+    ),
 });
+
+export const CompletedJob = Job.extend({
+  next_jobs: z
+    .array(Job)
+    .optional()
+    .describe("With `?next=`: the job taken next (at most one), accepted or running; else absent."),
+}).meta({ id: "CompletedJob" });
+export type CompletedJob = z.infer<typeof CompletedJob>;
 
 export const JobInputs = z
   .object({
