@@ -3,6 +3,7 @@ import type { Db, Queryable } from "../db/types.ts";
 import { AppError } from "../http/problem.ts";
 import * as sql from "./sql.ts";
 import { RANKED } from "./statements.ts";
+import type { SearchTexts } from "./text-cache.ts";
 
 /** An agent as stored, with its provider's name and its executors online (requireAgent). */
 export type AgentRow = sql.AgentRow;
@@ -34,11 +35,15 @@ export function toAgent(row: sql.AgentRow): Agent {
  * Searches the catalogue. Blank text means no text filter; tags are all required. The total
  * counts up to RANKED matches; past it, `total_capped` says it is a lower bound.
  */
-export async function searchAgents(db: Db, query: SearchAgentsQuery): Promise<AgentList> {
+export async function searchAgents(
+  deps: { db: Db; texts: SearchTexts },
+  query: SearchAgentsQuery,
+): Promise<AgentList> {
+  const { db } = deps;
   const q = query.q?.trim();
   const tags = [...new Set(query.tag ?? [])];
   const page = { limit: query.limit, offset: query.offset };
-  const text = q ? await sql.searchText(db, q) : undefined;
+  const text = q ? await deps.texts.get(db, q) : undefined;
   const { rows, total } = await sql.searchAgents(db, tags, page, text);
   const agents = rows.map(toAgent);
   if (total <= RANKED) return { agents, total };
