@@ -25,8 +25,9 @@ function expectNumbers(result: SystemResult, kind: "pglite" | "postgres"): void 
     expect(result.conflictsPerJob).toBe(0);
   }
   if (kind === "postgres") {
-    // Create, claim and finish each commit at least once.
-    expect(result.transactionsPerJob).toBeGreaterThanOrEqual(3);
+    // Create, claim and finish each commit at least once; agnt's completion that takes the
+    // next job is one commit for both (and orders may share an INSERT): at least one per job.
+    expect(result.transactionsPerJob).toBeGreaterThanOrEqual(result.system === "agnt" ? 1 : 3);
     expect(result.rowsWrittenPerJob).toBeGreaterThanOrEqual(3);
     expect(result.cpuMsPerJob.postgres).not.toBeNull();
   }
