@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import type { Db, ListenHandlers } from "../db/types.ts";
-import { ChangeFeed, JOB_CHANNEL, type JobChange, topics, waitUntil } from "./feed.ts";
+import {
+  ChangeFeed,
+  JOB_CHANNEL,
+  type JobChange,
+  KNOWN_EMPTY_MS,
+  topics,
+  waitUntil,
+} from "./feed.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -328,6 +335,67 @@ describe("ChangeFeed", () => {
       await until(() => feed.waiting === 3 && claimers.every((c) => c.reads() === 2));
       await feed.close();
       await Promise.all(claimers.map((c) => c.done));
+    });
+  });
+
+  describe("knowing a holder found nothing to take", () => {
+    const topic = topics.pendingOfAgent("a1");
+
+    it("holds until a job becomes pending on the topic, for that holder only", async () => {
+      const { db } = fakeDb();
+      const feed = new ChangeFeed();
+      await feed.listen(db);
+      feed.foundNone(topic, "exec:x", feed.pendingMark());
+      expect(feed.knownEmpty(topic, "exec:x")).toBe(true);
+      expect(feed.knownEmpty(topic, "exec:y")).toBe(false);
+      expect(feed.knownEmpty(topics.pendingOfAgent("a2"), "exec:x")).toBe(false);
+      // A job of another agent changes nothing here; one of this agent ends it.
+      feed.publish({ ...change, jobId: "j2", agentId: "a2" });
+      expect(feed.knownEmpty(topic, "exec:x")).toBe(true);
+      feed.publish(change);
+      expect(feed.knownEmpty(topic, "exec:x")).toBe(false);
+      await feed.close();
+    });
+
+    it("is not taken from a read during which a job became pending", async () => {
+      const { db } = fakeDb();
+      const feed = new ChangeFeed();
+      await feed.listen(db);
+      const mark = feed.pendingMark();
+      feed.publish(change); // while the read ran
+      feed.foundNone(topic, "exec:x", mark);
+      expect(feed.knownEmpty(topic, "exec:x")).toBe(false);
+      await feed.close();
+    });
+
+    it("is forgotten when notifications may have been missed, and never kept without them", async () => {
+      const { db, state, notify } = fakeDb();
+      const feed = new ChangeFeed();
+      feed.foundNone(topic, "exec:x", feed.pendingMark());
+      expect(feed.knownEmpty(topic, "exec:x")).toBe(false); // not listening: other processes unheard
+      await feed.listen(db);
+      feed.foundNone(topic, "exec:x", feed.pendingMark());
+      state.handlers?.onReconnect?.();
+      expect(feed.knownEmpty(topic, "exec:x")).toBe(false);
+      feed.foundNone(topic, "exec:x", feed.pendingMark());
+      notify("not json");
+      expect(feed.knownEmpty(topic, "exec:x")).toBe(false);
+      // A pending job heard from the database (another process) ends it too.
+      feed.foundNone(topic, "exec:x", feed.pendingMark());
+      notify(payload);
+      expect(feed.knownEmpty(topic, "exec:x")).toBe(false);
+      await feed.close();
+    });
+
+    it("lapses after KNOWN_EMPTY_MS", async () => {
+      const { db } = fakeDb();
+      const feed = new ChangeFeed();
+      await feed.listen(db);
+      feed.foundNone(topic, "exec:x", feed.pendingMark());
+      expect(feed.knownEmpty(topic, "exec:x")).toBe(true);
+      await sleep(KNOWN_EMPTY_MS + 50);
+      expect(feed.knownEmpty(topic, "exec:x")).toBe(false);
+      await feed.close();
     });
   });
 });

@@ -1,5 +1,6 @@
 import type { Db } from "../db/types.ts";
 import type { Log } from "../log.ts";
+import { TtlMap } from "../ttl-map.ts";
 
 /** What changed: enough to decide which waiters to wake. */
 export interface JobChange {
@@ -33,6 +34,14 @@ export const topics = {
   /** A new deadline exists that changes nothing else (a reservation): the sweeper re-arms. */
   deadlines: "deadlines",
 };
+
+/**
+ * How long a read that found no pending job a holder could take lets the holder's next poll
+ * wait without reading first (`ChangeFeed.knownEmpty`). A job that becomes pending is heard
+ * and forgets it at once; the bound covers what no notification tells (a reservation that
+ * lapsed and was not yet released, a concurrent take that rolled back).
+ */
+export const KNOWN_EMPTY_MS = 1_000;
 
 /** The channel the `jobs_changed` trigger (migration 0009) notifies on. */
 export const JOB_CHANNEL = "agnt_jobs";
@@ -154,6 +163,12 @@ export class ChangeFeed {
   readonly #heard = new Map<string, number>();
   #listening = false;
   #stopListening: (() => Promise<void>) | undefined;
+  /** Counts jobs that became pending (any topic): reads of pending jobs take it as a mark. */
+  #pendingSeq = 0;
+  /** Per pending topic, the count when a job last became pending on it. */
+  readonly #lastPending = new Map<string, number>();
+  /** Per pending topic and holder, when a read found nothing it could take (`foundNone`). */
+  readonly #empty = new TtlMap<string, number>({ ttlMs: KNOWN_EMPTY_MS, maxEntries: 10_000 });
   readonly #state: FeedState = {
     closed: () => this.#closed,
     countWaiting: (delta) => {
@@ -215,8 +230,42 @@ export class ChangeFeed {
       topics.pendingOfAgent(change.agentId),
       topics.pendingOfProvider(change.providerAccountId),
     ];
+    this.#pendingSeq += 1;
+    if (this.#lastPending.size >= 10_000) this.#forgetEmpty();
+    for (const name of pending) this.#lastPending.set(name, this.#pendingSeq);
     for (const name of pending) this.signal(name);
     this.#claimOne(pending);
+  }
+
+  /**
+   * A mark to take just before reading a pending topic, for `foundNone`: whatever becomes
+   * pending after it is heard after it.
+   */
+  pendingMark(): number {
+    return this.#pendingSeq;
+  }
+
+  /**
+   * A read of pending `topic` that started at `mark` found nothing `holder` could take. If no
+   * job became pending on the topic since, the holder's next poll within KNOWN_EMPTY_MS may wait
+   * without reading first (`knownEmpty`). Only while listening: changes made by other
+   * processes are heard only then.
+   */
+  foundNone(topic: string, holder: string, mark: number): void {
+    if (!this.#listening || this.#closed) return;
+    if ((this.#lastPending.get(topic) ?? 0) > mark) return;
+    this.#empty.set(`${topic}|${holder}`, mark);
+  }
+
+  /** True when a recent read found nothing `holder` could take on `topic` (see `foundNone`). */
+  knownEmpty(topic: string, holder: string): boolean {
+    const mark = this.#empty.get(`${topic}|${holder}`);
+    return mark !== undefined && (this.#lastPending.get(topic) ?? 0) <= mark;
+  }
+
+  #forgetEmpty(): void {
+    this.#empty.clear();
+    this.#lastPending.clear();
   }
 
   /** Wakes the plain watches of one topic (for `topics.deadlines`: no job changed). */
@@ -226,8 +275,9 @@ export class ChangeFeed {
     for (const subscriber of [...subscribers]) if (!subscriber.claims) subscriber.wake();
   }
 
-  /** Wakes every watch; each reads again. */
+  /** Wakes every watch; each reads again. What reads found is forgotten (changes were missed). */
   wakeAll(): void {
+    this.#forgetEmpty();
     for (const subscriber of [...this.#everyone]) subscriber.wake();
   }
 

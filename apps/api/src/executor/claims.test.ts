@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { useCountedApp } from "../../test/counted-app.ts";
 import { expectProblem, sleep } from "../../test/expect.ts";
 import { orderJob, type TestEnv, useTestEnv } from "../../test/harness.ts";
 import { multipart } from "../../test/multipart.ts";
@@ -315,3 +316,66 @@ describe("a claimed job whose executor vanished", () => {
     );
   });
 });
+
+describe("a poll right after its executor found nothing to take", () => {
+  const env = useCountedApp();
+  const call = (method: "GET" | "POST", url: string, key: string, payload?: unknown) =>
+    env.app.inject({
+      method,
+      url,
+      headers: { authorization: `Bearer ${key}`, "agnt-executor-id": "exec-a" },
+      ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
+    });
+  const order = () =>
+    call("POST", "/v1/jobs", env.buyerKey, {
+      agent_id: env.agentId,
+      prompt: "p",
+      params: { language: "go" },
+    });
+  const takes = () => env.statements.filter((sql) => /^WITH (picked|done) AS/.test(sql)).length;
+  const pollPath = (wait: number) =>
+    `/v1/executor/jobs?agent_id=${env.agentId}&limit=1&claim=start&wait=${wait}`;
+
+  it("waits without reading first, and takes the next job when woken", async () => {
+    expect((await order()).statusCode).toBe(201);
+    const [job] = (await call("GET", pollPath(0), env.providerKey)).json().jobs;
+    // The completion finds no next job: the executor now knows the queue is empty.
+    const done = await call(
+      "POST",
+      `/v1/executor/jobs/${job.job_id}/complete?next=start`,
+      env.providerKey,
+      { attempt: 1 },
+    );
+    expect(done.json().next_jobs).toEqual([]);
+    env.statements.length = 0;
+    const waiting = call("GET", pollPath(30), env.providerKey);
+    await until(() => env.feed.waiting === 1);
+    expect(takes()).toBe(0);
+    expect((await order()).statusCode).toBe(201);
+    const taken = (await waiting).json().jobs;
+    expect(taken.map((j: JobBody) => j.status)).toEqual(["running"]);
+    expect(takes()).toBe(1);
+  });
+
+  it("reads first when a job became pending since, or when it asks not to wait", async () => {
+    expect((await call("GET", pollPath(0), env.providerKey)).json().jobs).toEqual([]);
+    expect((await order()).statusCode).toBe(201);
+    env.statements.length = 0;
+    const found = await call("GET", pollPath(30), env.providerKey);
+    expect(found.json().jobs).toHaveLength(1);
+    expect(takes()).toBe(1);
+    // Found nothing just now, but a poll without `wait` always looks.
+    env.statements.length = 0;
+    expect((await call("GET", pollPath(0), env.providerKey)).json().jobs).toEqual([]);
+    expect((await call("GET", pollPath(0), env.providerKey)).json().jobs).toEqual([]);
+    expect(takes()).toBe(2);
+  });
+});
+
+async function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error("condition not reached");
+    await sleep(10);
+  }
+}

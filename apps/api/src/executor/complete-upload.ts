@@ -3,8 +3,8 @@ import type { CompletedJob, CompleteJobRequest, NextClaim } from "@agnt/contract
 import { recordResultFiles } from "../files/service.ts";
 import { type UploadBody, UploadSession } from "../files/upload.ts";
 import type { JobRow } from "../jobs/model.ts";
-import { announce, checkTransition, transition } from "../lifecycle/service.ts";
-import { agreedAttempt, completed, completion, type ExecutorDeps } from "./service.ts";
+import { checkTransition, transition } from "../lifecycle/service.ts";
+import { agreedAttempt, completed, completion, type ExecutorDeps, tookNext } from "./service.ts";
 import { type Take, takePendingJobs } from "./sql.ts";
 
 /**
@@ -40,6 +40,7 @@ export async function completeWithFiles(
     for await (const file of upload.files()) await session.receive(file);
     const files = session.files;
     let taken: JobRow[] | undefined;
+    const mark = deps.feed.pendingMark();
     const row = await transition(
       deps,
       jobId,
@@ -52,7 +53,7 @@ export async function completeWithFiles(
         taken = (await takePendingJobs(tx, filter, take)).rows;
       },
     );
-    for (const next of taken ?? []) announce(deps.feed, next);
+    if (take && taken) tookNext(deps.feed, take, row.agent_id, mark, taken);
     return completed(row, taken);
   } catch (error) {
     await session.abandon();

@@ -13,7 +13,7 @@ import {
   type StatusUpdateRequest,
 } from "@agnt/contract";
 import type { AgentCache } from "../agents/order-cache.ts";
-import { topics, waitUntil } from "../events/feed.ts";
+import { type ChangeFeed, topics, waitUntil } from "../events/feed.ts";
 import { type FilesDeps, inputFiles } from "../files/service.ts";
 import { AppError } from "../http/problem.ts";
 import { type JobRow, toJob } from "../jobs/model.ts";
@@ -102,16 +102,29 @@ export async function listJobs(
   const filter = { providerAccountId, agentId: query.agent_id, limit: query.limit };
   const pending = query.status === "pending";
   const take = pending ? takeOf(deps, query.claim, headers["agnt-executor-id"]) : undefined;
+  const topic = query.agent_id
+    ? (pending ? topics.pendingOfAgent : topics.agent)(query.agent_id)
+    : (pending ? topics.pendingOfProvider : topics.provider)(providerAccountId);
+  const nothing = { rows: [], reservedUntil: null };
   let checked = false;
+  let first = true;
   const read = async () => {
     // A poll whose executor went away takes nothing: no one would be told it holds the jobs.
-    if (take && signal.aborted) return { rows: [], reservedUntil: null };
-    const found = take
-      ? await sql.takePendingJobs(deps.db, filter, take)
-      : {
-          rows: await sql.listProviderJobs(deps.db, { ...filter, status: query.status }),
-          reservedUntil: null,
-        };
+    if (take && signal.aborted) return nothing;
+    // Its executor's last read (a poll, or a completion's `next`) just found nothing to take,
+    // and no job became pending since: wait for one without reading first.
+    const known = first && take && query.wait > 0 && deps.feed.knownEmpty(topic, take.holder);
+    first = false;
+    const mark = deps.feed.pendingMark();
+    const found = known
+      ? nothing
+      : take
+        ? await sql.takePendingJobs(deps.db, filter, take)
+        : {
+            rows: await sql.listProviderJobs(deps.db, { ...filter, status: query.status }),
+            reservedUntil: null,
+          };
+    if (take && !known && found.rows.length === 0) deps.feed.foundNone(topic, take.holder, mark);
     // Jobs found are the provider's own; finding none may mean the agent is not theirs.
     if (found.rows.length === 0 && query.agent_id && !checked) {
       await checkAgent(deps, providerAccountId, query.agent_id);
@@ -126,11 +139,7 @@ export async function listJobs(
   // only when chosen to take it (one poll per new job, not every waiting executor).
   const found = await waitUntil({
     feed: deps.feed,
-    topics: [
-      query.agent_id
-        ? (pending ? topics.pendingOfAgent : topics.agent)(query.agent_id)
-        : (pending ? topics.pendingOfProvider : topics.provider)(providerAccountId),
-    ],
+    topics: [topic],
     claims: take !== undefined,
     waitMs: query.wait * 1000,
     signal,
@@ -244,6 +253,7 @@ export async function completeJob(
   const change = completion(providerAccountId, attempt);
   if (!take) return toJob(await transition(deps, jobId, change.scope, change));
   let taken: JobRow[] = [];
+  const mark = deps.feed.pendingMark();
   const done = await applyTransition(deps, jobId, change.scope, change, async (full) => {
     const result = await sql.completeAndTake(
       deps.db,
@@ -253,8 +263,23 @@ export async function completeJob(
     taken = result.taken;
     return result.done;
   });
-  for (const row of taken) announce(deps.feed, row);
+  tookNext(deps.feed, take, done.agent_id, mark, taken);
   return completed(done, taken);
+}
+
+/**
+ * Announces the job a completion took next; when there was none, lets the executor's next
+ * poll of that agent wait without reading first (`ChangeFeed.foundNone`).
+ */
+export function tookNext(
+  feed: ChangeFeed,
+  take: sql.Take,
+  agentId: string,
+  mark: number,
+  taken: JobRow[],
+): void {
+  for (const row of taken) announce(feed, row);
+  if (taken.length === 0) feed.foundNone(topics.pendingOfAgent(agentId), take.holder, mark);
 }
 
 /** The input files of a job the provider's executor holds (accepted or running). */
