@@ -387,6 +387,42 @@ describe("ChangeFeed", () => {
       await feed.close();
     });
 
+    it("holds when the new job was handed to a claiming poll, which takes it", async () => {
+      const { db } = fakeDb();
+      const feed = new ChangeFeed();
+      await feed.listen(db);
+      const claimer = poll(feed, [topic], 60_000, 2, true);
+      await until(() => feed.waiting === 1);
+      feed.foundNone(topic, "exec:x", feed.pendingMark());
+      feed.publish(change);
+      await claimer.done;
+      expect(claimer.reads()).toBe(2);
+      expect(feed.knownEmpty(topic, "exec:x")).toBe(true);
+      await feed.close();
+    });
+
+    it("a claiming poll chosen for a job that goes away before reading hands the job on", async () => {
+      const { db } = fakeDb();
+      const feed = new ChangeFeed();
+      await feed.listen(db);
+      const first = poll(feed, [topic], 60_000, Infinity, true);
+      await until(() => feed.waiting === 1);
+      const second = poll(feed, [topic], 60_000, 2, true);
+      await until(() => feed.waiting === 2);
+      feed.foundNone(topic, "exec:x", feed.pendingMark());
+      feed.publish(change); // the first (longest waiting) is chosen…
+      first.abort(); // …and goes away before it reads
+      await first.done;
+      await second.done;
+      expect([first.reads(), second.reads()]).toEqual([1, 2]);
+      // Handed on to a poll that takes it: still nothing for exec:x to read first.
+      expect(feed.knownEmpty(topic, "exec:x")).toBe(true);
+      // With no poll left to hand it to, it is news.
+      feed.passClaim([topic]);
+      expect(feed.knownEmpty(topic, "exec:x")).toBe(false);
+      await feed.close();
+    });
+
     it("lapses after KNOWN_EMPTY_MS", async () => {
       const { db } = fakeDb();
       const feed = new ChangeFeed();

@@ -55,6 +55,8 @@ export type FeedLog = Pick<Log, "info" | "warn">;
  */
 interface Subscriber {
   wake(): void;
+  /** Wakes a claimer chosen to take a pending job. */
+  choose(): void;
   readonly claims: boolean;
   /** Order of subscription: the longest-waiting claimer is woken first. */
   readonly seq: number;
@@ -82,6 +84,7 @@ interface FeedState {
  */
 export class Watch {
   #changed = false;
+  #chosen = false;
   #wake: (() => void) | undefined;
   readonly #unsubscribe: () => void;
   readonly #signal: AbortSignal | undefined;
@@ -101,6 +104,10 @@ export class Watch {
     };
     const unsubscribe = subscribe({
       wake: onChange,
+      choose: () => {
+        this.#chosen = true;
+        onChange();
+      },
       claims,
       seq: feed.nextSeq(),
       idle: () => this.#wake !== undefined,
@@ -130,6 +137,13 @@ export class Watch {
         resolve(this.#take());
       };
     });
+  }
+
+  /** Whether it was chosen to take a pending job since the last call. */
+  takeChosen(): boolean {
+    const chosen = this.#chosen;
+    this.#chosen = false;
+    return chosen;
   }
 
   /** Stops recording; a pending `next` resolves. */
@@ -231,10 +245,22 @@ export class ChangeFeed {
       topics.pendingOfProvider(change.providerAccountId),
     ];
     this.#pendingSeq += 1;
+    for (const name of pending) this.signal(name);
+    // A job handed to a claiming poll is that poll's to take; one no poll was there for is
+    // news to every executor that found nothing before (`knownEmpty`).
+    if (this.#claimOne(pending)) return;
     if (this.#lastPending.size >= 10_000) this.#forgetEmpty();
     for (const name of pending) this.#lastPending.set(name, this.#pendingSeq);
-    for (const name of pending) this.signal(name);
-    this.#claimOne(pending);
+  }
+
+  /**
+   * Hands a pending job on to another claiming poll of `names`: the poll woken for it went
+   * away before reading. Unless there is none, then it is news as in `publish`.
+   */
+  passClaim(names: string[]): void {
+    this.#pendingSeq += 1;
+    if (this.#claimOne(names)) return;
+    for (const name of names) this.#lastPending.set(name, this.#pendingSeq);
   }
 
   /**
@@ -246,10 +272,10 @@ export class ChangeFeed {
   }
 
   /**
-   * A read of pending `topic` that started at `mark` found nothing `holder` could take. If no
-   * job became pending on the topic since, the holder's next poll within KNOWN_EMPTY_MS may wait
-   * without reading first (`knownEmpty`). Only while listening: changes made by other
-   * processes are heard only then.
+   * A read of pending `topic` that started at `mark` found nothing `holder` could take. If every
+   * job that became pending on the topic since was handed to a claiming poll (which takes it),
+   * the holder's next poll within KNOWN_EMPTY_MS may wait without reading first (`knownEmpty`).
+   * Only while listening: changes made by other processes are heard only then.
    */
   foundNone(topic: string, holder: string, mark: number): void {
     if (!this.#listening || this.#closed) return;
@@ -305,8 +331,11 @@ export class ChangeFeed {
     return new Watch(subscribe, signal, this.#state, options.claims ?? false);
   }
 
-  /** Wakes one claimer of `names`: the longest-subscribed idle one, else the longest-subscribed. */
-  #claimOne(names: string[]): void {
+  /**
+   * Wakes one claimer of `names`: the longest-subscribed idle one, else the longest-subscribed.
+   * False when there is none.
+   */
+  #claimOne(names: string[]): boolean {
     let idle: Subscriber | undefined;
     let busy: Subscriber | undefined;
     for (const name of names) {
@@ -322,7 +351,9 @@ export class ChangeFeed {
         if (!busy || subscriber.seq < busy.seq) busy = subscriber;
       }
     }
-    (idle ?? busy)?.wake();
+    const chosen = idle ?? busy;
+    chosen?.choose();
+    return chosen !== undefined;
   }
 
   /** How many requests are waiting right now. */
@@ -415,13 +446,18 @@ export async function waitUntil<T>(options: {
   const watch = feed.watch(options.topics, signal, { claims: options.claims ?? false });
   try {
     let value = await options.read();
+    let passOn = false;
     while (!options.ready(value)) {
       const remaining = deadline - Date.now();
       if (remaining <= 0 || signal.aborted || feed.closed) break;
       const changed = await watch.next(remaining);
+      // Chosen to take a pending job, but gone: another claimer takes it.
+      passOn = watch.takeChosen() && signal.aborted;
       if (!changed || signal.aborted || feed.closed) break;
       value = await options.read();
     }
+    watch.stop();
+    if (passOn && !feed.closed) feed.passClaim(options.topics);
     return value;
   } finally {
     watch.stop();
