@@ -423,6 +423,36 @@ describe("ChangeFeed", () => {
       await feed.close();
     });
 
+    it("a claiming poll chosen while reading, that leaves with what it read, hands the job on", async () => {
+      const { db } = fakeDb();
+      const feed = new ChangeFeed();
+      await feed.listen(db);
+      let release = () => {};
+      const reading = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const busy = waitUntil({
+        feed,
+        topics: [topic],
+        claims: true,
+        waitMs: 60_000,
+        signal: new AbortController().signal,
+        read: async () => {
+          await reading;
+          return "an older job";
+        },
+        ready: () => true,
+      });
+      feed.foundNone(topic, "exec:x", feed.pendingMark());
+      feed.publish(change); // the only claiming poll is reading: it is chosen…
+      expect(feed.knownEmpty(topic, "exec:x")).toBe(true);
+      release(); // …and leaves with the job it had read
+      expect(await busy).toBe("an older job");
+      // No poll is left to take the new job: it is news, and exec:x reads first again.
+      expect(feed.knownEmpty(topic, "exec:x")).toBe(false);
+      await feed.close();
+    });
+
     it("lapses after KNOWN_EMPTY_MS", async () => {
       const { db } = fakeDb();
       const feed = new ChangeFeed();

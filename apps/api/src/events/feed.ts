@@ -446,18 +446,18 @@ export async function waitUntil<T>(options: {
   const watch = feed.watch(options.topics, signal, { claims: options.claims ?? false });
   try {
     let value = await options.read();
-    let passOn = false;
     while (!options.ready(value)) {
       const remaining = deadline - Date.now();
       if (remaining <= 0 || signal.aborted || feed.closed) break;
       const changed = await watch.next(remaining);
-      // Chosen to take a pending job, but gone: another claimer takes it.
-      passOn = watch.takeChosen() && signal.aborted;
       if (!changed || signal.aborted || feed.closed) break;
+      watch.takeChosen(); // the read below takes what it was chosen for
       value = await options.read();
     }
     watch.stop();
-    if (passOn && !feed.closed) feed.passClaim(options.topics);
+    // Chosen to take a pending job, but leaving without a read after that (gone, out of time,
+    // or done with what an earlier read found): another claiming poll takes it.
+    if (watch.takeChosen() && !feed.closed) feed.passClaim(options.topics);
     return value;
   } finally {
     watch.stop();
