@@ -340,11 +340,16 @@ describe("ChangeFeed", () => {
 
   describe("knowing a holder found nothing to take", () => {
     const topic = topics.pendingOfAgent("a1");
+    /** A feed listening on a fake database. */
+    async function listening() {
+      const fake = fakeDb();
+      const feed = new ChangeFeed();
+      await feed.listen(fake.db);
+      return { ...fake, feed };
+    }
 
     it("holds until a job becomes pending on the topic, for that holder only", async () => {
-      const { db } = fakeDb();
-      const feed = new ChangeFeed();
-      await feed.listen(db);
+      const { feed } = await listening();
       feed.foundNone(topic, "exec:x", feed.pendingMark());
       expect(feed.knownEmpty(topic, "exec:x")).toBe(true);
       expect(feed.knownEmpty(topic, "exec:y")).toBe(false);
@@ -358,9 +363,7 @@ describe("ChangeFeed", () => {
     });
 
     it("is not taken from a read during which a job became pending", async () => {
-      const { db } = fakeDb();
-      const feed = new ChangeFeed();
-      await feed.listen(db);
+      const { feed } = await listening();
       const mark = feed.pendingMark();
       feed.publish(change); // while the read ran
       feed.foundNone(topic, "exec:x", mark);
@@ -388,9 +391,7 @@ describe("ChangeFeed", () => {
     });
 
     it("holds when the new job was handed to a claiming poll, which takes it", async () => {
-      const { db } = fakeDb();
-      const feed = new ChangeFeed();
-      await feed.listen(db);
+      const { feed } = await listening();
       const claimer = poll(feed, [topic], 60_000, 2, true);
       await until(() => feed.waiting === 1);
       feed.foundNone(topic, "exec:x", feed.pendingMark());
@@ -402,9 +403,7 @@ describe("ChangeFeed", () => {
     });
 
     it("a claiming poll chosen for a job that goes away before reading hands the job on", async () => {
-      const { db } = fakeDb();
-      const feed = new ChangeFeed();
-      await feed.listen(db);
+      const { feed } = await listening();
       const first = poll(feed, [topic], 60_000, Infinity, true);
       await until(() => feed.waiting === 1);
       const second = poll(feed, [topic], 60_000, 2, true);
@@ -424,9 +423,7 @@ describe("ChangeFeed", () => {
     });
 
     it("a claiming poll chosen while reading, that leaves with what it read, hands the job on", async () => {
-      const { db } = fakeDb();
-      const feed = new ChangeFeed();
-      await feed.listen(db);
+      const { feed } = await listening();
       let release = () => {};
       const reading = new Promise<void>((resolve) => {
         release = resolve;
@@ -454,9 +451,7 @@ describe("ChangeFeed", () => {
     });
 
     it("lapses after KNOWN_EMPTY_MS", async () => {
-      const { db } = fakeDb();
-      const feed = new ChangeFeed();
-      await feed.listen(db);
+      const { feed } = await listening();
       feed.foundNone(topic, "exec:x", feed.pendingMark());
       expect(feed.knownEmpty(topic, "exec:x")).toBe(true);
       await sleep(KNOWN_EMPTY_MS + 50);
