@@ -19,10 +19,8 @@ export class SearchTexts {
     const known = this.#fixed.get(text) ?? this.#windowed.get(text);
     if (known) return known;
     const resolved = await searchText(db, text);
-    (resolved.cutoff === undefined && resolved.indexable ? this.#fixed : this.#windowed).set(
-      text,
-      resolved,
-    );
+    // Only a text with no trigram carries a window start (`textStatement`).
+    (resolved.indexable ? this.#fixed : this.#windowed).set(text, resolved);
     return resolved;
   }
 }

@@ -244,22 +244,27 @@ export class ChangeFeed {
       topics.pendingOfAgent(change.agentId),
       topics.pendingOfProvider(change.providerAccountId),
     ];
-    this.#pendingSeq += 1;
     for (const name of pending) this.signal(name);
-    // A job handed to a claiming poll is that poll's to take; one no poll was there for is
-    // news to every executor that found nothing before (`knownEmpty`).
-    if (this.#claimOne(pending)) return;
-    if (this.#lastPending.size >= 10_000) this.#forgetEmpty();
-    for (const name of pending) this.#lastPending.set(name, this.#pendingSeq);
+    this.#handOut(pending);
   }
 
   /**
-   * Hands a pending job on to another claiming poll of `names`: the poll woken for it went
-   * away before reading. Unless there is none, then it is news as in `publish`.
+   * Hands a pending job on to another claiming poll of `names`: the poll chosen for it left
+   * without reading after that.
    */
   passClaim(names: string[]): void {
+    this.#handOut(names);
+  }
+
+  /**
+   * Chooses one claiming poll of `names` for a pending job. A job handed to a poll is that
+   * poll's to take; one no poll was there for is news to every executor that found nothing
+   * before (`knownEmpty`).
+   */
+  #handOut(names: string[]): void {
     this.#pendingSeq += 1;
     if (this.#claimOne(names)) return;
+    if (this.#lastPending.size >= 10_000) this.#forgetEmpty();
     for (const name of names) this.#lastPending.set(name, this.#pendingSeq);
   }
 
@@ -454,12 +459,11 @@ export async function waitUntil<T>(options: {
       watch.takeChosen(); // the read below takes what it was chosen for
       value = await options.read();
     }
-    watch.stop();
-    // Chosen to take a pending job, but leaving without a read after that (gone, out of time,
-    // or done with what an earlier read found): another claiming poll takes it.
-    if (watch.takeChosen() && !feed.closed) feed.passClaim(options.topics);
     return value;
   } finally {
     watch.stop();
+    // Chosen to take a pending job, but leaving without a read after that (gone, out of time,
+    // done with what an earlier read found, or failed): another claiming poll takes it.
+    if (watch.takeChosen() && !feed.closed) feed.passClaim(options.topics);
   }
 }

@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
-import type { CompletedJob, CompleteJobRequest, NextClaim } from "@agnt/contract";
+import type { CompletedJob, CompleteJobRequest } from "@agnt/contract";
 import { recordResultFiles } from "../files/service.ts";
 import { type UploadBody, UploadSession } from "../files/upload.ts";
 import type { JobRow } from "../jobs/model.ts";
 import { checkTransition, transition } from "../lifecycle/service.ts";
 import { agreedAttempt, completed, completion, type ExecutorDeps, tookNext } from "./service.ts";
-import { type Take, takePendingJobs } from "./sql.ts";
+import { type ClaimTake, takePendingJobs } from "./sql.ts";
 
 /**
  * Completes a running job with result files (multipart/form-data: an optional `attempt`
@@ -22,7 +22,7 @@ export async function completeWithFiles(
   jobId: string,
   queryAttempt: number | undefined,
   upload: UploadBody<CompleteJobRequest>,
-  take?: Take & { kind: NextClaim },
+  take?: ClaimTake,
 ): Promise<CompletedJob> {
   const change = completion(providerAccountId, queryAttempt);
   await checkTransition(deps, jobId, change.scope, change);

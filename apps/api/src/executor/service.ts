@@ -61,28 +61,32 @@ export type PollDeps = Pick<
   "db" | "feed" | "instances" | "agents" | "reservationSeconds" | "leaseSeconds"
 >;
 
+/** Who holds what a poll takes: an executor's own id across its polls; without one, the poll. */
+function holderOf(executorId: string | undefined): string {
+  return executorId ? `exec:${executorId}` : `poll:${randomUUID()}`;
+}
+
+/** A take that accepts (or accepts and starts) jobs for the executor. */
+function claimTake(deps: PollDeps, kind: NextClaim, executorId: string | undefined): sql.ClaimTake {
+  return {
+    kind,
+    holder: holderOf(executorId),
+    leaseSeconds: deps.leaseSeconds,
+    executorId: executorId ?? null,
+  };
+}
+
 /** What a poll does with the pending jobs it hands out (the contract's `claim`). */
 function takeOf(
   deps: PollDeps,
   claim: PollClaim,
   executorId: string | undefined,
 ): sql.Take | undefined {
-  // An executor's own id holds its reservations across polls; without one, each poll's own.
-  const holder = executorId ? `exec:${executorId}` : `poll:${randomUUID()}`;
-  switch (claim) {
-    case "none":
-      return undefined;
-    case "reserve":
-      return { kind: "reserve", holder, seconds: deps.reservationSeconds };
-    case "accept":
-    case "start":
-      return {
-        kind: claim,
-        holder,
-        leaseSeconds: deps.leaseSeconds,
-        executorId: executorId ?? null,
-      };
+  if (claim === "none") return undefined;
+  if (claim === "reserve") {
+    return { kind: "reserve", holder: holderOf(executorId), seconds: deps.reservationSeconds };
   }
+  return claimTake(deps, claim, executorId);
 }
 
 /**
@@ -230,8 +234,8 @@ export function nextTake(
   deps: PollDeps,
   next: NextClaim | undefined,
   executorId: string | undefined,
-): (sql.Take & { kind: NextClaim }) | undefined {
-  return next && (takeOf(deps, next, executorId) as sql.Take & { kind: NextClaim });
+): sql.ClaimTake | undefined {
+  return next && claimTake(deps, next, executorId);
 }
 
 /** The completed job, with the next one taken when one was asked for. */
@@ -248,18 +252,14 @@ export async function completeJob(
   providerAccountId: string,
   jobId: string,
   attempt: number | undefined,
-  take?: sql.Take & { kind: NextClaim },
+  take?: sql.ClaimTake,
 ): Promise<CompletedJob> {
   const change = completion(providerAccountId, attempt);
   if (!take) return toJob(await transition(deps, jobId, change.scope, change));
   let taken: JobRow[] = [];
   const mark = deps.feed.pendingMark();
   const done = await applyTransition(deps, jobId, change.scope, change, async (full) => {
-    const result = await sql.completeAndTake(
-      deps.db,
-      { jobId, providerAccountId, attempt: full.attempt, from: full.from },
-      take,
-    );
+    const result = await sql.completeAndTake(deps.db, jobId, change.scope, full, take);
     taken = result.taken;
     return result.done;
   });

@@ -2,7 +2,13 @@ import type { Actor, JobStatus } from "@agnt/contract";
 import { lit } from "../db/sql-literals.ts";
 import type { Queryable } from "../db/types.ts";
 import { JOB_COLUMNS, type JobRow } from "../jobs/model.ts";
-import { acceptedSets, completedSets } from "../lifecycle/sql.ts";
+import {
+  acceptedSets,
+  type Scope,
+  singleChange,
+  type TransitionChange,
+  transitionUpdate,
+} from "../lifecycle/sql.ts";
 
 export interface ProviderJobFilter {
   providerAccountId: string;
@@ -29,9 +35,15 @@ export type Take =
       executorId: string | null;
     };
 
-/** Collects a statement's parameters: `add` returns the placeholder of a new one. */
+/** A take that accepts, or accepts and starts, the jobs (polls' `claim`, completions' `next`). */
+export type ClaimTake = Extract<Take, { kind: "accept" | "start" }>;
+
+/**
+ * Collects a statement's parameters, after those already in `values`: `add` returns the
+ * placeholder of a new one.
+ */
 class Params {
-  readonly values: unknown[] = [];
+  constructor(readonly values: unknown[] = []) {}
   add(value: unknown): string {
     this.values.push(value);
     return `$${this.values.length}`;
@@ -119,33 +131,24 @@ export async function takePendingJobs(
 }
 
 /**
- * Completes a running job of the provider (at `attempt`, when given) and, in the same
- * statement, accepts or starts the next pending job of the same agent for the same executor
- * (`takePendingJobs` with limit 1). Nothing is taken when the completion does not apply.
+ * Completes a running job of the provider (`change`, as `transitionJob` makes it) and, in the
+ * same statement, accepts or starts the next pending job of the same agent for the same
+ * executor (`takePendingJobs` with limit 1). Nothing is taken when the completion does not apply.
  */
 export async function completeAndTake(
   db: Queryable,
-  completion: {
-    jobId: string;
-    providerAccountId: string;
-    attempt: number | undefined;
-    from: readonly JobStatus[];
-  },
-  take: Take & { kind: "accept" | "start" },
+  jobId: string,
+  scope: Scope,
+  change: TransitionChange,
+  take: ClaimTake,
 ): Promise<{ done: JobRow | undefined; taken: JobRow[] }> {
-  const params = new Params();
-  const provider = params.add(completion.providerAccountId);
-  const attempt = params.add(completion.attempt ?? null);
-  const complete = `UPDATE jobs SET status = ${lit("completed" satisfies JobStatus)}, ${completedSets()},
-         updated_at = now(), changed_by = ${lit("executor" satisfies Actor)},
-         changed_by_account_id = ${provider}
-       WHERE job_id = ${params.add(completion.jobId)} AND provider_account_id = ${provider}
-         AND status = ANY(${params.add(completion.from)}::text[])
-         AND (${attempt}::int IS NULL OR attempt = ${attempt}::int)
-       RETURNING ${JOB_COLUMNS}`;
+  const { shape, item } = singleChange(jobId, scope, change);
+  const complete = transitionUpdate(shape, [item]);
+  const params = new Params(complete.values);
+  const provider = params.add(scope.accountId);
   const { picked, update } = takeSql(params, provider, "(SELECT agent_id FROM done)", 1, take);
   const { rows } = await db.query<JobRow & { done: boolean }>(
-    `WITH done AS (${complete}),
+    `WITH done AS (${complete.text} RETURNING ${JOB_COLUMNS}),
      picked AS (${picked}),
      taken AS (${update} RETURNING ${JOB_COLUMNS})
      SELECT true AS done, * FROM done

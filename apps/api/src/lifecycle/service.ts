@@ -104,18 +104,17 @@ export async function transition(
   change: Change,
   within?: (tx: Queryable, row: JobRow) => Promise<void>,
 ): Promise<JobRow> {
-  return applyTransition(deps, jobId, scope, change, (full) =>
-    within
-      ? deps.db.transaction(async (tx) => {
-          const changed = await sql.transitionJob(tx, jobId, scope, full);
-          if (changed) await within(tx, changed);
-          return changed;
-        })
-      : deps.transitions.apply(
-          { to: full.to, from: full.from, actor: full.actor, scope: scope.kind },
-          { ...full, jobId, accountId: scope.accountId },
-        ),
-  );
+  return applyTransition(deps, jobId, scope, change, (full) => {
+    if (!within) {
+      const { shape, item } = sql.singleChange(jobId, scope, full);
+      return deps.transitions.apply(shape, item);
+    }
+    return deps.db.transaction(async (tx) => {
+      const changed = await sql.transitionJob(tx, jobId, scope, full);
+      if (changed) await within(tx, changed);
+      return changed;
+    });
+  });
 }
 
 /**

@@ -73,18 +73,13 @@ export function acceptedSets(startedAt: "NULL" | "now()"): string {
      executor_id = v.v_executor, reserved_until = NULL, reserved_by = NULL`;
 }
 
-/** What completing a job sets (a completion with the next job taken: `executor/sql.ts`). */
-export function completedSets(): string {
-  return `completed_at = now(), progress = 100, ${RELEASED}`;
-}
-
 const SETS: Record<JobStatus, string> = {
   pending: `accepted_at = NULL, started_at = NULL, ${RELEASED}`,
   accepted: acceptedSets("NULL"),
   running: `started_at = COALESCE(started_at, now()), ${LEASE},
      progress = COALESCE(v.v_progress, progress),
      progress_message = COALESCE(v.v_message, progress_message)`,
-  completed: completedSets(),
+  completed: `completed_at = now(), progress = 100, ${RELEASED}`,
   failed: `completed_at = now(), decision_reason = v.v_reason, failure_code = v.v_failure, ${RELEASED}`,
   rejected: `completed_at = now(), decision_reason = v.v_reason, ${RELEASED}`,
   canceled: `completed_at = now(), decision_reason = v.v_reason, ${RELEASED}`,
@@ -102,21 +97,49 @@ export async function transitionJobs(
   shape: TransitionShape,
   items: readonly TransitionItem[],
 ): Promise<(JobRow | undefined)[]> {
-  const source = batchSource(items, 4, VALUES);
+  const update = transitionUpdate(shape, items);
   const { rows } = await db.query<JobRow & { ord: number }>(
-    `UPDATE jobs
-     SET status = $1, ${SETS[shape.to]}, updated_at = now(), changed_by = $2,
-         changed_by_account_id = v.v_actor_account
-     FROM ${source.sql}
-     WHERE jobs.job_id = v.v_job AND jobs.${SCOPE_COLUMN[shape.scope]} = v.v_account
-       AND jobs.status = ANY($3::text[]) AND (v.v_attempt IS NULL OR jobs.attempt = v.v_attempt)
+    `${update.text}
      RETURNING ${JOB_COLUMNS}, v.v_ord AS ord`,
-    [shape.to, shape.actor, shape.from, ...source.values],
+    update.values,
     { prepare: true },
   );
   const changed: (JobRow | undefined)[] = items.map(() => undefined);
   for (const { ord, ...row } of rows) changed[ord] = row;
   return changed;
+}
+
+/**
+ * The conditional UPDATE of `transitionJobs`, without its RETURNING (`v`: each item's values),
+ * and its parameters; also a step of larger statements (`executor/sql.ts` completeAndTake).
+ */
+export function transitionUpdate(
+  shape: TransitionShape,
+  items: readonly TransitionItem[],
+): { text: string; values: unknown[] } {
+  const source = batchSource(items, 4, VALUES);
+  return {
+    text: `UPDATE jobs
+     SET status = $1, ${SETS[shape.to]}, updated_at = now(), changed_by = $2,
+         changed_by_account_id = v.v_actor_account
+     FROM ${source.sql}
+     WHERE jobs.job_id = v.v_job AND jobs.${SCOPE_COLUMN[shape.scope]} = v.v_account
+       AND jobs.status = ANY($3::text[]) AND (v.v_attempt IS NULL OR jobs.attempt = v.v_attempt)`,
+    values: [shape.to, shape.actor, shape.from, ...source.values],
+  };
+}
+
+/** The shape and item of one job's change. */
+export function singleChange(
+  jobId: string,
+  scope: Scope,
+  change: TransitionChange,
+): { shape: TransitionShape; item: TransitionItem } {
+  const { to, from, actor, ...rest } = change;
+  return {
+    shape: { to, from, actor, scope: scope.kind },
+    item: { ...rest, jobId, accountId: scope.accountId },
+  };
 }
 
 /** One job's change (`transitionJobs` with one item), e.g. inside a transaction. */
@@ -126,10 +149,8 @@ export async function transitionJob(
   scope: Scope,
   change: TransitionChange,
 ): Promise<JobRow | undefined> {
-  const { to, from, actor, ...rest } = change;
-  const [row] = await transitionJobs(db, { to, from, actor, scope: scope.kind }, [
-    { ...rest, jobId, accountId: scope.accountId },
-  ]);
+  const { shape, item } = singleChange(jobId, scope, change);
+  const [row] = await transitionJobs(db, shape, [item]);
   return row;
 }
 
