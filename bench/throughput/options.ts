@@ -14,6 +14,8 @@ export const USAGE = `npm run bench:throughput -- [options]
                         ${DEFAULT_DATABASE_URL})
   --systems LIST        comma-separated: ${SYSTEM_NAMES.join(",")} (default all)
   --warmup N            uncounted jobs before the timed phase (default 50)
+  --rounds N            run every system N times, interleaved, and report the medians: one
+                        run moves ±15–25 % on a busy machine (default 1)
   --idle-sleep-ms N     pg-boss and raw executors' sleep on an empty queue (default 50)
   --log-level LEVEL     LOG_LEVEL of the agnt server (default: the server's own default)
   --server-node-arg A   extra node flag for the agnt server, repeatable
@@ -45,6 +47,7 @@ export function parseOptions(
       "database-url": { type: "string" },
       systems: { type: "string", default: SYSTEM_NAMES.join(",") },
       warmup: { type: "string", default: "50" },
+      rounds: { type: "string", default: "1" },
       "idle-sleep-ms": { type: "string", default: "50" },
       "log-level": { type: "string" },
       "server-node-arg": { type: "string", multiple: true, default: [] },
@@ -79,6 +82,7 @@ export function parseOptions(
         DEFAULT_DATABASE_URL,
       systems: SYSTEM_NAMES.filter((s) => systems.includes(s)) as SystemName[],
       warmupJobs: count("warmup", values.warmup, 0),
+      rounds: count("rounds", values.rounds, 1),
       idleSleepMs: count("idle-sleep-ms", values["idle-sleep-ms"], 0),
       statsSettleMs: 10_500,
       logLevel: values["log-level"],

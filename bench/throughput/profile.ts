@@ -74,7 +74,12 @@ function main(): void {
   let window: { startNs: string; endNs: string } | undefined;
   if (values.results) {
     const doc = JSON.parse(readFileSync(values.results, "utf8"));
-    window = doc.results.find((r: { system: string }) => r.system.startsWith("agnt"))?.window;
+    // The agnt run this profile's server took part in (with --rounds, one per round).
+    const startNs = BigInt(Math.round(profile.startTime)) * 1000n;
+    type Run = { system: string; window?: { startNs: string; endNs: string } };
+    window = (doc.results as Run[]).find(
+      (r) => r.system.startsWith("agnt") && r.window && BigInt(r.window.endNs) > startNs,
+    )?.window;
   }
   const from = window ? BigInt(window.startNs) : undefined;
   const to = window ? BigInt(window.endNs) : undefined;

@@ -1,4 +1,4 @@
-import type { ResultDocument, SystemResult } from "./run.ts";
+import type { ResultDocument, SystemResult, SystemSummary } from "./run.ts";
 
 const HEADER = [
   "system",
@@ -47,10 +47,53 @@ function row(r: SystemResult): string[] {
   ];
 }
 
-/** The results as a Markdown table, one row per system and database. */
+const table = (lines: string[][]) => lines.map((cells) => `| ${cells.join(" | ")} |`).join("\n");
+
+/**
+ * The results as a Markdown table, one row per system and database (and round, after the
+ * system, when there are several); with several rounds, then the medians of each system.
+ */
 export function formatTable(doc: ResultDocument): string {
-  const lines = [HEADER, HEADER.map(() => "---"), ...doc.results.map(row)];
-  return lines.map((cells) => `| ${cells.join(" | ")} |`).join("\n");
+  if (doc.options.rounds <= 1)
+    return table([HEADER, HEADER.map(() => "---"), ...doc.results.map(row)]);
+  const header = ["round", ...HEADER];
+  const rounds = table([
+    header,
+    header.map(() => "---"),
+    ...doc.results.map((r) => [String(r.round), ...row(r)]),
+  ]);
+  return `${rounds}\n\nMedians over ${doc.options.rounds} rounds (each round's ratio is to pg-boss in that round):\n\n${formatSummary(doc.summary)}`;
+}
+
+const SUMMARY_HEADER = [
+  "system",
+  "db",
+  "rounds",
+  "jobs/s",
+  "× pg-boss (min–max)",
+  "CPU ms/job api",
+  "postgres",
+  "total",
+];
+
+/** The medians of each system and database over its rounds, as a Markdown table. */
+export function formatSummary(summary: SystemSummary[]): string {
+  return table([
+    SUMMARY_HEADER,
+    SUMMARY_HEADER.map(() => "---"),
+    ...summary.map((s) => [
+      s.system,
+      s.db,
+      String(s.rounds),
+      s.jobsPerSecond.toFixed(0),
+      s.ratioToPgBoss
+        ? `${s.ratioToPgBoss.median.toFixed(2)} (${s.ratioToPgBoss.min.toFixed(2)}–${s.ratioToPgBoss.max.toFixed(2)})`
+        : "–",
+      fixed(s.cpuMsPerJob.api, 2),
+      fixed(s.cpuMsPerJob.postgres, 2),
+      s.cpuMsPerJob.total.toFixed(2),
+    ]),
+  ]);
 }
 
 /** One line saying what was run, on what. */
@@ -60,5 +103,6 @@ export function formatHeading(doc: ResultDocument): string {
   const pg = doc.postgres
     ? `, PostgreSQL ${doc.postgres.server_version} (fsync=${doc.postgres.fsync}, synchronous_commit=${doc.postgres.synchronous_commit})`
     : "";
-  return `${o.jobs} jobs, ${o.buyers} buyers, ${o.executors} executors, warm-up ${o.warmupJobs}; ${m.cpus} CPUs, ${m.memoryGiB} GiB, Node ${m.node}${pg}; load ${m.loadAverage.start.toFixed(1)} → ${m.loadAverage.end.toFixed(1)}; ${doc.date}`;
+  const rounds = o.rounds > 1 ? `, ${o.rounds} rounds` : "";
+  return `${o.jobs} jobs, ${o.buyers} buyers, ${o.executors} executors, warm-up ${o.warmupJobs}${rounds}; ${m.cpus} CPUs, ${m.memoryGiB} GiB, Node ${m.node}${pg}; load ${m.loadAverage.start.toFixed(1)} → ${m.loadAverage.end.toFixed(1)}; ${doc.date}`;
 }

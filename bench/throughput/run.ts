@@ -33,6 +33,8 @@ export interface BenchOptions extends WorkloadShape {
   systems: SystemName[];
   /** Jobs run through each system before the timed phase, not counted. */
   warmupJobs: number;
+  /** How many times every system runs, interleaved (round 1 of each, then round 2, …). */
+  rounds: number;
   /** How long an executor of pg-boss or the raw queue sleeps when the queue is empty. */
   idleSleepMs: number;
   /**
@@ -68,8 +70,8 @@ export interface Measured {
   window: { startNs: string; endNs: string };
 }
 
-/** One system on one database: its figures, or why it could not run there. */
-export type SystemResult = { system: SystemName; db: DbKind } & (
+/** One system on one database in one round: its figures, or why it could not run there. */
+export type SystemResult = { system: SystemName; db: DbKind; round: number } & (
   | ({ status: "ok"; ratioToPgBoss: number | null } & Measured)
   | { status: "unsupported"; reason: string }
 );
@@ -90,6 +92,59 @@ export interface ResultDocument {
   postgres: Record<string, string> | null;
   options: BenchOptions;
   results: SystemResult[];
+  /** Per system and database, the medians over the rounds it ran in. */
+  summary: SystemSummary[];
+}
+
+/** A system's figures over its rounds: medians, and the range of the ratio to pg-boss. */
+export interface SystemSummary {
+  system: SystemName;
+  db: DbKind;
+  rounds: number;
+  jobsPerSecond: number;
+  /** Each round's ratio is to pg-boss in the same round. */
+  ratioToPgBoss: { median: number; min: number; max: number } | null;
+  cpuMsPerJob: { api: number | null; postgres: number | null; total: number };
+}
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+const medianOrNull = (values: (number | null)[]) =>
+  values.some((value) => value === null) ? null : median(values as number[]);
+
+/** The medians of each system and database over the rounds it ran in. */
+export function summarize(results: SystemResult[]): SystemSummary[] {
+  const summaries: SystemSummary[] = [];
+  for (const first of results) {
+    if (first.round !== 1) continue;
+    const runs = results.filter(
+      (r): r is Extract<SystemResult, { status: "ok" }> =>
+        r.system === first.system && r.db === first.db && r.status === "ok",
+    );
+    if (runs.length === 0) continue;
+    const ratios = runs.flatMap((r) => (r.ratioToPgBoss === null ? [] : [r.ratioToPgBoss]));
+    summaries.push({
+      system: first.system,
+      db: first.db,
+      rounds: runs.length,
+      jobsPerSecond: median(runs.map((r) => r.jobsPerSecond)),
+      ratioToPgBoss:
+        ratios.length === runs.length
+          ? { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) }
+          : null,
+      cpuMsPerJob: {
+        api: medianOrNull(runs.map((r) => r.cpuMsPerJob.api)),
+        postgres: medianOrNull(runs.map((r) => r.cpuMsPerJob.postgres)),
+        total: median(runs.map((r) => r.cpuMsPerJob.total)),
+      },
+    });
+  }
+  return summaries;
 }
 
 const perJob = (value: number | undefined, jobs: number) =>
@@ -160,6 +215,7 @@ async function measure(
 async function runSystem(
   system: SystemName,
   kind: DbKind,
+  round: number,
   options: BenchOptions,
 ): Promise<SystemResult> {
   let target: DbTarget;
@@ -188,12 +244,13 @@ async function runSystem(
       });
     } catch (error) {
       if (!(error instanceof Unsupported)) throw error;
-      return { system, db: kind, status: "unsupported", reason: error.message };
+      return { system, db: kind, round, status: "unsupported", reason: error.message };
     }
     try {
       return {
         system,
         db: kind,
+        round,
         status: "ok",
         ratioToPgBoss: null,
         ...(await measure(sut, options, server)),
@@ -207,7 +264,22 @@ async function runSystem(
   }
 }
 
-/** Runs every chosen system on every chosen database, one after the other. */
+/** Sets each result's ratio to pg-boss's jobs/s on the same database in the same round. */
+export function pairWithPgBoss(results: SystemResult[]): void {
+  for (const result of results) {
+    const peer = results.find(
+      (r) => r.db === result.db && r.round === result.round && r.system === "pgboss",
+    );
+    if (result.status === "ok" && peer?.status === "ok") {
+      result.ratioToPgBoss = result.jobsPerSecond / peer.jobsPerSecond;
+    }
+  }
+}
+
+/**
+ * Runs every chosen system on every chosen database, one after the other, `rounds` times
+ * (round 1 of every system, then round 2, …: a slow minute of the machine hits all systems).
+ */
 export async function runBenchmark(
   options: BenchOptions,
   log: (line: string) => void = () => undefined,
@@ -215,26 +287,23 @@ export async function runBenchmark(
   const date = new Date().toISOString();
   const loadAtStart = loadavg()[0] ?? 0;
   const results: SystemResult[] = [];
-  for (const kind of options.dbs) {
-    for (const system of options.systems) {
-      log(
-        `${system} on ${kind}: ${options.jobs} jobs, ${options.buyers} buyers, ${options.executors} executors`,
-      );
-      const result = await runSystem(system, kind, options);
-      log(
-        result.status === "ok"
-          ? `  ${result.jobsPerSecond.toFixed(0)} jobs/s`
-          : `  unsupported: ${result.reason}`,
-      );
-      results.push(result);
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const kind of options.dbs) {
+      for (const system of options.systems) {
+        log(
+          `${system} on ${kind}${options.rounds > 1 ? `, round ${round}/${options.rounds}` : ""}: ${options.jobs} jobs, ${options.buyers} buyers, ${options.executors} executors`,
+        );
+        const result = await runSystem(system, kind, round, options);
+        log(
+          result.status === "ok"
+            ? `  ${result.jobsPerSecond.toFixed(0)} jobs/s`
+            : `  unsupported: ${result.reason}`,
+        );
+        results.push(result);
+      }
     }
   }
-  for (const result of results) {
-    const peer = results.find((r) => r.db === result.db && r.system === "pgboss");
-    if (result.status === "ok" && peer?.status === "ok") {
-      result.ratioToPgBoss = result.jobsPerSecond / peer.jobsPerSecond;
-    }
-  }
+  pairWithPgBoss(results);
   return {
     date,
     machine: {
@@ -248,5 +317,6 @@ export async function runBenchmark(
     postgres: options.dbs.includes("postgres") ? await serverSettings(options.databaseUrl) : null,
     options,
     results,
+    summary: summarize(results),
   };
 }
