@@ -1,5 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import pg from "pg";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/database.ts";
+import { sleep } from "../../test/expect.ts";
 import { loadMigrations, migrate, NewerSchemaError } from "./migrate.ts";
 
 describe("database adapter", () => {
@@ -38,6 +40,25 @@ describe("database adapter", () => {
     const { rows } = await db.query<{ id: number }>("SELECT id FROM t WHERE id >= 10 ORDER BY id");
     expect(rows).toEqual([{ id: 10 }]);
   });
+
+  it.runIf(inject("dbKind") === "postgres")(
+    "a transaction whose connection is terminated between queries fails; the process lives on",
+    async () => {
+      const { db } = database;
+      const failed = db.transaction(async (tx) => {
+        const { rows } = await tx.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+        const admin = new pg.Client({ connectionString: database.url });
+        await admin.connect();
+        await admin.query("SELECT pg_terminate_backend($1)", [rows[0]?.pid]);
+        await admin.end();
+        // The connection's end arrives while no query runs (unheard, it would crash the process).
+        await sleep(300);
+        await tx.query("SELECT 1");
+      });
+      await expect(failed).rejects.toThrow();
+      expect((await db.query("SELECT 1 AS one")).rows).toEqual([{ one: 1 }]);
+    },
+  );
 
   it("returns integers as numbers, jsonb as objects, timestamptz as dates", async () => {
     const { rows } = await database.db.query<{ n: number; j: unknown; at: unknown }>(
@@ -86,6 +107,7 @@ describe("database adapter", () => {
         "accounts",
         "agents",
         "api_keys",
+        "change_listeners",
         "executor_instances",
         "idempotency_keys",
         "job_events",

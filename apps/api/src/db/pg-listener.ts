@@ -115,6 +115,8 @@ export async function listenPostgres(options: PgListenerOptions): Promise<() => 
       return;
     }
     failures = 0;
+    const pid = (client as unknown as { processID: number | null }).processID;
+    if (pid !== null) safely(() => handlers.onListening?.(pid));
     if (reconnecting) safely(() => handlers.onReconnect?.());
   };
 

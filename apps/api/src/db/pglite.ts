@@ -67,6 +67,11 @@ export async function openPglite(options: PgliteOptions = {}): Promise<Db & { pg
           }),
         );
       }
+      if (handlers.onListening) {
+        const { rows } = await pglite.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+        const pid = rows[0]?.pid;
+        if (pid !== undefined) handlers.onListening(pid);
+      }
       return async () => {
         if (!pglite.closed) await Promise.all(stops.map((stop) => stop().catch(() => undefined)));
       };

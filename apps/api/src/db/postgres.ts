@@ -58,6 +58,10 @@ export function openPostgres(options: PostgresOptions): Db {
     query: (sql, params, options) => run(pool, sql, params, options),
     async transaction(fn) {
       const client = await pool.connect();
+      // A checked-out client's connection that dies between queries emits `error`; unheard, it
+      // would take the process down. The next query fails with it, and the catch below runs.
+      const ignore = () => undefined;
+      client.on("error", ignore);
       const tx: Tx = {
         query: (sql, params, options) => run(client, sql, params, options),
         exec: async (sql) => {
@@ -68,10 +72,12 @@ export function openPostgres(options: PostgresOptions): Db {
         await client.query("BEGIN");
         const value = await fn(tx);
         await client.query("COMMIT");
+        client.off("error", ignore);
         client.release();
         return value;
       } catch (error) {
         await client.query("ROLLBACK").catch(() => undefined);
+        client.off("error", ignore);
         // A connection that failed mid-transaction is not handed out again.
         client.release(error instanceof Error ? error : undefined);
         throw error;

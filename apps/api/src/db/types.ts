@@ -35,6 +35,11 @@ export interface ListenHandlers {
   onReconnect?(): void;
   /** The subscription was lost (it reconnects by itself), or a reconnection attempt failed. */
   onError?(error: Error): void;
+  /**
+   * It listens (first, and after each reconnection), through the session of this backend pid:
+   * the process's name in `change_listeners` (events/listeners.ts).
+   */
+  onListening?(backendPid: number): void;
 }
 
 /** A database: a PostgreSQL pool or an in-process PGlite, behind the same interface. */

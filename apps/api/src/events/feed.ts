@@ -1,6 +1,7 @@
 import type { Db } from "../db/types.ts";
 import type { Log } from "../log.ts";
 import { TtlMap } from "../ttl-map.ts";
+import { ChangeListeners } from "./listeners.ts";
 
 /** What changed: enough to decide which waiters to wake. */
 export interface JobChange {
@@ -34,6 +35,14 @@ export const topics = {
   /** A new deadline exists that changes nothing else (a reservation): the sweeper re-arms. */
   deadlines: "deadlines",
 };
+
+/**
+ * Whether a watch of `topic` needs other processes' changes that are not to pending: those are
+ * notified only while some process says it watches (`ChangeListeners`, migration 0011).
+ */
+export function needsEveryChange(topic: string): boolean {
+  return !topic.startsWith("pending:") && topic !== topics.deadlines;
+}
 
 /**
  * How long a read that found no pending job a holder could take lets the holder's next poll
@@ -90,12 +99,20 @@ export class Watch {
   readonly #signal: AbortSignal | undefined;
   readonly #feed: FeedState;
 
+  /**
+   * Resolves once the changes it records include other processes' (see `ChangeListeners`):
+   * read what it watches only after that.
+   */
+  readonly ready: Promise<void>;
+
   constructor(
     subscribe: (subscriber: Subscriber) => () => void,
     signal: AbortSignal | undefined,
     feed: FeedState,
     claims: boolean,
+    ready: Promise<void> = Promise.resolve(),
   ) {
+    this.ready = ready;
     this.#signal = signal;
     this.#feed = feed;
     const onChange = () => {
@@ -183,6 +200,7 @@ export class ChangeFeed {
   readonly #lastPending = new Map<string, number>();
   /** Per pending topic and holder, when a read found nothing it could take (`foundNone`). */
   readonly #empty = new TtlMap<string, number>({ ttlMs: KNOWN_EMPTY_MS, maxEntries: 10_000 });
+  readonly #listeners = new ChangeListeners();
   readonly #state: FeedState = {
     closed: () => this.#closed,
     countWaiting: (delta) => {
@@ -207,10 +225,14 @@ export class ChangeFeed {
         if (channel === JOB_CHANNEL) this.#notified(payload);
         else others[channel]?.onNotify(payload);
       },
+      onListening: (pid) => this.#listeners.listening(db, pid, log),
       onReconnect: () => {
         log?.info({ channels }, "notifications restored; waking every long-poll");
         for (const other of Object.values(others)) other.onReconnect?.();
-        this.wakeAll();
+        // What reads found is forgotten now; they read again once the row names the new
+        // session (or a change after them could go untold).
+        this.#forgetEmpty();
+        void this.#listeners.settled().then(() => this.wakeAll());
       },
       onError: (error) => log?.warn({ err: error, channels }, "notifications lost; reconnecting"),
     });
@@ -317,6 +339,7 @@ export class ChangeFeed {
    * topics only) is woken by a pending job only when it is the one chosen to take it.
    */
   watch(names: string[], signal?: AbortSignal, options: { claims?: boolean } = {}): Watch {
+    const listeners = names.some(needsEveryChange) ? this.#listeners : undefined;
     const subscribe = (subscriber: Subscriber) => {
       this.#everyone.add(subscriber);
       for (const name of names) {
@@ -324,16 +347,21 @@ export class ChangeFeed {
         subscribers.add(subscriber);
         this.#topics.set(name, subscribers);
       }
+      let subscribed = true;
       return () => {
+        if (!subscribed) return;
+        subscribed = false;
         this.#everyone.delete(subscriber);
         for (const name of names) {
           const subscribers = this.#topics.get(name);
           subscribers?.delete(subscriber);
           if (subscribers?.size === 0) this.#topics.delete(name);
         }
+        listeners?.remove();
       };
     };
-    return new Watch(subscribe, signal, this.#state, options.claims ?? false);
+    const ready = listeners?.add();
+    return new Watch(subscribe, signal, this.#state, options.claims ?? false, ready);
   }
 
   /**
@@ -372,6 +400,12 @@ export class ChangeFeed {
       this.#closed = true;
       this.wakeAll();
     }
+    // Out of change_listeners while the database is still there (a row left behind only costs
+    // notifications until another process's registration removes it).
+    await Promise.race([
+      this.#listeners.close(),
+      new Promise((resolve) => setTimeout(resolve, 1_000).unref()),
+    ]);
     const stop = this.#stopListening;
     this.#stopListening = undefined;
     await stop?.();
@@ -450,6 +484,7 @@ export async function waitUntil<T>(options: {
   const deadline = Date.now() + options.waitMs;
   const watch = feed.watch(options.topics, signal, { claims: options.claims ?? false });
   try {
+    await watch.ready;
     let value = await options.read();
     while (!options.ready(value)) {
       const remaining = deadline - Date.now();

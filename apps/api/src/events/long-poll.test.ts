@@ -18,7 +18,7 @@ import { buildApp } from "../app.ts";
 import { LISTENER_APPLICATION_NAME } from "../db/pg-listener.ts";
 import { openPostgres } from "../db/postgres.ts";
 import type { Db } from "../db/types.ts";
-import { ChangeFeed, JOB_CHANNEL } from "./feed.ts";
+import { ChangeFeed, JOB_CHANNEL, topics } from "./feed.ts";
 
 /**
  * Polls wait this long; a woken poll must answer within WAKE_BOUND_MS of the change. The bound
@@ -116,11 +116,14 @@ describe("long-polls wake on job changes", () => {
     expect(at - inserted).toBeLessThan(WAKE_BOUND_MS);
   });
 
-  it("notifies a small payload on insert and on status, attempt or progress changes only", async () => {
+  it("notifies a small payload on insert and on status, attempt or progress changes only (while watched)", async () => {
     const heard: unknown[] = [];
     const stop = await env.database.db.listen(JOB_CHANNEL, {
       onNotify: (payload) => heard.push(JSON.parse(payload)),
     });
+    // Changes that are not to pending are told only while some process watches (listeners.test.ts).
+    const watching = feed.watch([topics.any]);
+    await watching.ready;
     try {
       const agentId = await env.addAgent();
       const ids = { agentId, buyer: env.buyer.accountId, provider: env.provider.accountId };
@@ -146,6 +149,7 @@ describe("long-polls wake on job changes", () => {
       await sleep(50);
       expect(heard).toEqual([expected("pending"), expected("accepted"), expected("accepted")]);
     } finally {
+      watching.stop();
       await stop();
     }
   });

@@ -31,6 +31,7 @@ export async function streamJobEvents(
   const changes = deps.feed.watch([topics.job(jobId)], signal);
   let job: JobRow;
   try {
+    await changes.ready;
     job = await requireBuyerJob(deps.db, buyerAccountId, jobId);
   } catch (error) {
     changes.stop();

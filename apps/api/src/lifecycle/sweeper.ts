@@ -1,5 +1,5 @@
 import { isDatabaseUnavailable } from "../db/errors.ts";
-import { topics } from "../events/feed.ts";
+import { topics, type Watch } from "../events/feed.ts";
 import type { JobRow } from "../jobs/model.ts";
 import type { Log } from "../log.ts";
 import { announce, type LifecycleDeps } from "./service.ts";
@@ -36,10 +36,10 @@ const FOREVER_MS = 2 ** 31 - 1;
  */
 export function startSweeper(deps: LifecycleDeps, log: Log, intervalMs: number): () => void {
   const stopped = new AbortController();
-  const changes = deps.feed.watch([topics.any, topics.deadlines], stopped.signal);
   const run = async () => {
     while (!stopped.signal.aborted) {
       let sleepMs = intervalMs;
+      let idle: Watch | undefined;
       try {
         const changed = await sweep(deps);
         if (changed.length > 0) {
@@ -54,7 +54,15 @@ export function startSweeper(deps: LifecycleDeps, log: Log, intervalMs: number):
             "sweeper changed jobs",
           );
         }
-        const due = await sql.nextDeadline(deps.db);
+        let due = await sql.nextDeadline(deps.db);
+        if (due === null) {
+          // None in sight: watch every change, other processes' too (which the database tells
+          // only while someone watches: ChangeListeners), then ask again, so that nothing that
+          // changed in between goes unheard.
+          idle = deps.feed.watch([topics.any, topics.deadlines], stopped.signal);
+          await idle.ready;
+          due = await sql.nextDeadline(deps.db);
+        }
         sleepMs =
           due === null ? FOREVER_MS : Math.max(0, Math.min(due.getTime() - Date.now(), intervalMs));
       } catch (error) {
@@ -62,19 +70,14 @@ export function startSweeper(deps: LifecycleDeps, log: Log, intervalMs: number):
           log.warn({ err: error }, "sweep skipped: database unavailable");
         else log.error({ err: error }, "sweep failed");
       }
-      if (sleepMs === FOREVER_MS) {
-        // Nothing can fall due until a job changes: wait for one.
-        await changes.next(FOREVER_MS);
-      } else {
-        await sleep(sleepMs, stopped.signal);
-      }
+      // Nothing can fall due until a job changes: wait for one.
+      if (sleepMs === FOREVER_MS && idle) await idle.next(FOREVER_MS);
+      else await sleep(sleepMs, stopped.signal);
+      idle?.stop();
     }
   };
   void run();
-  return () => {
-    stopped.abort();
-    changes.stop();
-  };
+  return () => stopped.abort();
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
