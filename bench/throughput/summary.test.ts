@@ -39,6 +39,16 @@ function ok(system: SystemName, round: number, jobsPerSecond: number, total = 5)
   };
 }
 
+/** agnt and pg-boss in each round: [agnt jobs/s, pg-boss jobs/s, agnt CPU ms per job], paired. */
+function rounds(...perRound: [number, number, number?][]): SystemResult[] {
+  const results = perRound.flatMap(([agnt, pgboss, total], i) => [
+    ok("agnt", i + 1, agnt, total),
+    ok("pgboss", i + 1, pgboss),
+  ]);
+  pairWithPgBoss(results);
+  return results;
+}
+
 describe("rounds", () => {
   it("runs once unless told, and refuses zero rounds", () => {
     expect(parseOptions([], {}).options.rounds).toBe(1);
@@ -47,29 +57,14 @@ describe("rounds", () => {
   });
 
   it("compares each round with pg-boss in the same round", () => {
-    const results = [
-      ok("agnt", 1, 300),
-      ok("pgboss", 1, 400),
-      ok("agnt", 2, 300),
-      ok("pgboss", 2, 200),
-    ];
-    pairWithPgBoss(results);
+    const results = rounds([300, 400], [300, 200]);
     expect(results.map((r) => (r.status === "ok" ? r.ratioToPgBoss : undefined))).toEqual([
       0.75, 1, 1.5, 1,
     ]);
   });
 
   it("summarizes each system by its medians and the range of its ratio", () => {
-    const results = [
-      ok("agnt", 1, 300, 6),
-      ok("pgboss", 1, 400, 4),
-      ok("agnt", 2, 200, 5),
-      ok("pgboss", 2, 400, 4),
-      ok("agnt", 3, 360, 4),
-      ok("pgboss", 3, 300, 3),
-    ];
-    pairWithPgBoss(results);
-    const [agnt, pgboss] = summarize(results);
+    const [agnt, pgboss] = summarize(rounds([300, 400, 6], [200, 400, 5], [360, 300, 4]));
     expect(agnt).toEqual({
       system: "agnt",
       db: "postgres",
@@ -85,13 +80,7 @@ describe("rounds", () => {
   });
 
   it("prints every round, then the medians", () => {
-    const results = [
-      ok("agnt", 1, 300),
-      ok("pgboss", 1, 400),
-      ok("agnt", 2, 200),
-      ok("pgboss", 2, 400),
-    ];
-    pairWithPgBoss(results);
+    const results = rounds([300, 400], [200, 400]);
     const doc = {
       options: { rounds: 2 } as BenchOptions,
       results,
