@@ -42,7 +42,13 @@ describe.runIf(inject("dbKind") === "postgres")(
         await sleep(100);
       }
       stopped = true;
-      await Promise.all(loops);
+      await Promise.all(loops).catch((error: unknown) => {
+        // A request that got no answer: say whether the server is still there, and what it said.
+        throw new Error(
+          `a request failed (server exit code ${server.child.exitCode}); its stderr ends:\n${server.stderr().slice(-4000)}`,
+          { cause: error },
+        );
+      });
       await admin.end();
 
       console.log(
