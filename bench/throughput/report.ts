@@ -1,4 +1,5 @@
-import type { ResultDocument, SystemResult, SystemSummary } from "./run.ts";
+import type { ResultDocument, SystemResult } from "./run.ts";
+import type { SystemSummary } from "./summary.ts";
 
 const HEADER = [
   "system",

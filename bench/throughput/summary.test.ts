@@ -1,13 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { parseOptions } from "./options.ts";
 import { formatTable } from "./report.ts";
-import {
-  type BenchOptions,
-  pairWithPgBoss,
-  type ResultDocument,
-  type SystemResult,
-  summarize,
-} from "./run.ts";
+import type { BenchOptions, ResultDocument, SystemResult } from "./run.ts";
+import { pairWithPgBoss, summarize } from "./summary.ts";
 import type { SystemName } from "./systems/types.ts";
 
 /** A result with only what the summary reads set to something meaningful. */

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { until } from "../test/expect.ts";
 import { bufferedDestination } from "./log.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "agnt-log-"));
@@ -15,14 +16,6 @@ const read = (file: string) => {
   }
 };
 
-async function until(predicate: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for a condition");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 describe("the buffered log destination", () => {
   it("holds short lines back, then writes them within its flush interval", async () => {
     const file = join(dir, "quiet.log");
@@ -31,7 +24,7 @@ describe("the buffered log destination", () => {
     destination.write('{"msg":"two"}\n');
     // Far below 4 KiB: nothing is written at once.
     expect(read(file)).toBe("");
-    await until(() => read(file) === '{"msg":"one"}\n{"msg":"two"}\n');
+    await until(() => read(file) === '{"msg":"one"}\n{"msg":"two"}\n', 20_000);
     destination.close();
   });
 
@@ -41,7 +34,7 @@ describe("the buffered log destination", () => {
     const line = `${JSON.stringify({ msg: "request", pad: "x".repeat(100) })}\n`;
     for (let n = 0; n < 100; n++) destination.write(line);
     // Past 4 KiB, chunks go out without waiting for the interval.
-    await until(() => read(file).length >= 4096);
+    await until(() => read(file).length >= 4096, 20_000);
     destination.close();
     expect(read(file)).toBe(line.repeat(100));
   });

@@ -29,6 +29,21 @@ export function expectProblem(res: CallResult, expected: ErrorCode | number): vo
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Resolves once `predicate` holds (checked every few milliseconds); throws after `timeoutMs`.
+ * Tests count events with it instead of sleeping a fixed time.
+ */
+export async function until(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error("timed out waiting for a condition");
+    await sleep(5);
+  }
+}
+
 export interface JobSnapshot {
   status: string;
   events: number;

@@ -2,18 +2,11 @@ import { createServer } from "node:net";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/database.ts";
+import { until } from "../../test/expect.ts";
 import { LISTENER_APPLICATION_NAME } from "./pg-listener.ts";
 import { openPostgres } from "./postgres.ts";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for a condition");
-    await sleep(5);
-  }
-}
 
 describe("listen", () => {
   let database: TestDatabase;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { until } from "../../test/expect.ts";
 import type { Db, ListenHandlers } from "../db/types.ts";
 import {
   ChangeFeed,
@@ -61,14 +62,6 @@ function poll(
     ready: (n) => n >= readyAfter,
   });
   return { done, reads: () => reads, abort: () => controller.abort() };
-}
-
-async function until(predicate: () => boolean, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for a condition");
-    await sleep(2);
-  }
 }
 
 describe("ChangeFeed", () => {

@@ -40,7 +40,7 @@ export const topics = {
  * Whether a watch of `topic` needs other processes' changes that are not to pending: those are
  * notified only while some process says it watches (`ChangeListeners`, migration 0011).
  */
-export function needsEveryChange(topic: string): boolean {
+function needsEveryChange(topic: string): boolean {
   return !topic.startsWith("pending:") && topic !== topics.deadlines;
 }
 

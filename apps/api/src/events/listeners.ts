@@ -71,11 +71,6 @@ export class ChangeListeners {
     return this.#queue;
   }
 
-  /** Whether this process's row is in, as far as it knows. */
-  get inserted(): boolean {
-    return this.#inserted !== undefined;
-  }
-
   #sync(): Promise<void> {
     this.#queue = this.#queue.then(() =>
       this.#apply().catch((error: unknown) => {

@@ -3,7 +3,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { useCountedApp } from "../../test/counted-app.ts";
 import { createTestDatabase, type TestDatabase } from "../../test/database.ts";
-import { sleep } from "../../test/expect.ts";
+import { sleep, until } from "../../test/expect.ts";
 import {
   agentInput,
   orderJob,
@@ -29,14 +29,6 @@ const POLL_WAIT_SECONDS = 30;
 const WAKE_BOUND_MS = 5_000;
 
 const onPostgres = inject("dbKind") === "postgres";
-
-async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error("timed out waiting for a condition");
-    await sleep(2);
-  }
-}
 
 /** A request, with the time its response arrived. */
 async function timed<T>(request: Promise<T>): Promise<{ value: T; at: number }> {

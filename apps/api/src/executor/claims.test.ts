@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { useCountedApp } from "../../test/counted-app.ts";
-import { expectProblem, sleep } from "../../test/expect.ts";
+import { expectProblem, sleep, until } from "../../test/expect.ts";
 import { orderJob, type TestEnv, useTestEnv } from "../../test/harness.ts";
 import { multipart } from "../../test/multipart.ts";
 import { AgentCache } from "../agents/order-cache.ts";
@@ -371,11 +371,3 @@ describe("a poll right after its executor found nothing to take", () => {
     expect(takes()).toBe(2);
   });
 });
-
-async function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error("condition not reached");
-    await sleep(10);
-  }
-}
