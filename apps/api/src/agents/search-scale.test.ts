@@ -3,6 +3,15 @@ import { type CallResult, useTestEnv } from "../../test/harness.ts";
 import { searchText } from "./sql.ts";
 import { RANKED, searchStatement } from "./statements.ts";
 
+/** A node of `EXPLAIN (FORMAT JSON)`. */
+interface PlanNode {
+  "Node Type": string;
+  "Relation Name"?: string;
+  "Subplan Name"?: string;
+  "Actual Loops": number;
+  Plans?: PlanNode[];
+}
+
 /** More matches than are ranked and counted: the head, the tail, the capped total. */
 describe("GET /v1/agents/search past the ranked head", () => {
   const env = useTestEnv();
@@ -110,6 +119,42 @@ describe("GET /v1/agents/search past the ranked head", () => {
     }
     expect((await search("q=workloads%20masters")).body).toEqual({ agents: [], total: 0 });
     expect((await search("q=zebra%20orig")).body.total).toBe(3);
+  });
+
+  /** The scans of `agents` in the CTE `cte` of the search's plan, with how often each ran. */
+  async function scansIn(q: string, cte: string): Promise<{ node: string; loops: number }[]> {
+    const { db } = env.database;
+    const statement = searchStatement([], { limit: 20, offset: 0 }, await searchText(db, q));
+    const { rows } = await db.query<{ "QUERY PLAN": [{ Plan: PlanNode }] }>(
+      `EXPLAIN (ANALYZE, FORMAT JSON) ${statement.text}`,
+      statement.values,
+    );
+    const scans: { node: string; loops: number }[] = [];
+    const visit = (node: PlanNode, inside: boolean): void => {
+      const here = inside || node["Subplan Name"] === `CTE ${cte}`;
+      if (here && node["Relation Name"] === "agents") {
+        scans.push({ node: node["Node Type"], loops: node["Actual Loops"] });
+      }
+      for (const child of node.Plans ?? []) visit(child, here);
+    };
+    visit((rows[0]?.["QUERY PLAN"] as [{ Plan: PlanNode }])[0].Plan, false);
+    return scans;
+  }
+
+  it("reads a word's matches and its substring's in one scan", async () => {
+    // One walk of agents_newest or one bitmap of both indexes: each match is read once.
+    expect(await scansIn("zebra", "recent")).toHaveLength(1);
+    expect(await scansIn("ebr", "recent")).toHaveLength(1);
+  });
+
+  it("looks for old name matches only when the head is full", async () => {
+    // `master`: three matches, all in the head, so the name scan has nothing to add.
+    expect((await search("q=master")).body.total).toBe(3);
+    expect(await scansIn("master", "named")).toEqual([expect.objectContaining({ loops: 0 })]);
+    // `zebra`: past the head, the old masters are found by name.
+    const named = await scansIn("zebra", "named");
+    expect(named.length).toBeGreaterThan(0);
+    expect(named.every((scan) => scan.loops === 1)).toBe(true);
   });
 
   it("reaches agents through an index for every shape (sequential scans off)", async () => {

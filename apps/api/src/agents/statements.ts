@@ -9,9 +9,9 @@
  * - substrings, and the word being typed: the pg_trgm GIN indexes on `search_text` and
  *   `lower(name)` (with `tags`);
  * - tags alone and newest first: `agents_newest` (with `tags` included).
- * Words and substrings are separate branches, each planned on its own statistics: for a common
- * word the planner walks `agents_newest` and stops after a few rows; for a rare one it collects
- * the matches from a GIN index and sorts those.
+ * A word and its substring are one condition (`OR`): for a common word the planner walks
+ * `agents_newest` and stops after a few rows; for a rare one it collects the matches of both
+ * GIN indexes as one bitmap and sorts those, each match read once.
  *
  * This file imports nothing: bench/search explains these exact statements, importing them as
  * `@agnt/api/search-statements` (the one export of the API package, for the benchmark).
@@ -43,11 +43,24 @@ export const NAME_RANKED = 20;
 /** Text with no trigram matches substrings only among this many newest agents. */
 export const SHORT_TEXT_WINDOW = 5000;
 /**
- * Each branch asks for this many times the rows it needs, and only what is needed is read. The
- * planner costs a walk of agents_newest for the rows asked, and it underrates what the filter
- * costs per row, so without the margin it walks for words too rare to walk for.
+ * How many times the rows it needs a branch asks for (only what is needed is read): the
+ * planner costs a walk of agents_newest for the rows asked, or collecting every match from a
+ * GIN index, by its estimate of how many agents match. It underrates what the filter costs per
+ * walked row, so without a margin it walks for words too rare to walk for; each estimate errs
+ * its own way, so each kind of branch has its own margin:
+ * - a word or its substring (`OR`): the two match mostly the same agents, and the planner,
+ *   taking them for independent, counts them twice;
+ * - several words (all required): it takes them for independent too, so it underrates how
+ *   often words used together (a phrase) match, and would collect thousands: no margin;
+ * - a word, and a substring in the short-text window: separate branches.
  */
-const PLANNER_MARGIN = 4;
+const MARGIN = { either: 4, words: 1, separate: 2 } as const;
+
+/** A condition one branch of newestMatches walks or collects, and its margin (MARGIN). */
+interface Branch {
+  condition: string;
+  margin: number;
+}
 
 /** A statement and its parameters. */
 export interface Statement {
@@ -181,11 +194,15 @@ class Params {
 
 /** The conditions of a text on `agents a`; each adds its parameters when asked for. */
 interface TextConditions {
-  /** Its words through the GIN index (and the typed word, checked on the rows found). */
-  words?: () => string;
-  /** Its substring in name, tags or description. */
-  substring?: () => string;
-  /** Its substring in the name (not for the window: `substring` reads the same rows). */
+  /**
+   * What a match meets, one branch of newestMatches each: its words through the GIN
+   * index (and the typed word, checked on the rows found), or its substring in name, tags or
+   * description. Words and a trigram substring are one branch (`OR`: one walk, or one bitmap
+   * of both indexes, each match read once); a substring in the short-text window is a branch
+   * of its own, so that a rare word is not looked for by walking the whole catalogue.
+   */
+  branches: () => Branch[];
+  /** Its substring in the name (not for the window: its branch reads the same rows). */
   name?: () => string;
   /** The name contains the text: the bonus, computed on a few candidates only. */
   nameBonus: () => string;
@@ -196,26 +213,30 @@ function textConditions(params: Params, text: SearchText): TextConditions {
   // ts_match_vq is @@ spelled as a function: no index claims it, so it filters the rows found.
   const typed = () =>
     text.typed ? ` AND ts_match_vq(a.search_vector, ${tsquery(text.typed)})` : "";
-  const words = text.words
-    ? () => `a.search_vector @@ ${tsquery(text.words)}${typed()}`
-    : undefined;
+  const words = () => (text.words ? `a.search_vector @@ ${tsquery(text.words)}${typed()}` : "");
   if (text.substring === "window") {
     // No trigram: strpos, which no trigram index claims, over the newest agents only.
     const lower = () => params.add(text.lower);
     const window = () => (text.cutoff ? `a.created_at >= ${params.add(text.cutoff)} AND ` : "");
-    const nameBonus = () => `strpos(lower(a.name), ${lower()}) > 0`;
     return {
-      words,
-      substring: () => `${window()}strpos(a.search_text, ${lower()}) > 0`,
-      nameBonus,
+      branches: () =>
+        [words(), `${window()}strpos(a.search_text, ${lower()}) > 0`]
+          .filter(Boolean)
+          .map((condition) => ({ condition, margin: MARGIN.separate })),
+      nameBonus: () => `strpos(lower(a.name), ${lower()}) > 0`,
     };
   }
   const like = () => params.add(`%${escapeLike(text.lower)}%`);
   const nameBonus = () => `lower(a.name) LIKE ${like()} ESCAPE '\\'`;
-  if (text.substring === "none") return { words, nameBonus };
+  if (text.substring === "none") {
+    return { branches: () => [{ condition: words(), margin: MARGIN.words }], nameBonus };
+  }
   return {
-    words,
-    substring: () => `a.search_text LIKE ${like()} ESCAPE '\\'`,
+    branches: () => {
+      const substring = `a.search_text LIKE ${like()} ESCAPE '\\'`;
+      const word = words();
+      return [{ condition: word ? `(${word} OR ${substring})` : substring, margin: MARGIN.either }];
+    },
     name: nameBonus,
     nameBonus,
   };
@@ -230,25 +251,32 @@ function select(columns: string[], conditions: (string | undefined)[]): string {
 }
 
 /**
- * The newest `n` agents matching the text (its words, or its substring) and the tags: each
- * branch walked newest first, or collected and sorted when the planner expects few, then
- * merged, each agent once.
+ * The newest `n` agents matching one of `branches` and the tags. Each branch is walked newest
+ * first, or collected and sorted when the planner expects few; several are merged, each agent
+ * once. The planner costs each branch for its margin times `n` rows: the row numbers stop at
+ * `n` without letting it cost the walks for `n` rows only (as an outer LIMIT would).
  */
 function newestMatches(
-  c: TextConditions,
+  branches: Branch[],
   tags: string | undefined,
   n: number,
   columns: string[],
 ): string {
-  const branches = [c.words, c.substring]
-    .filter((condition) => condition !== undefined)
-    .map(
-      (condition) =>
-        `(${select(columns, [condition(), tags])} ${NEWEST} LIMIT ${n * PLANNER_MARGIN})`,
-    );
-  return `SELECT DISTINCT ON (m.created_at, m.agent_id) m.* FROM (
-    ${branches.join("\n    UNION ALL\n    ")}
-  ) m ORDER BY m.created_at DESC, m.agent_id DESC LIMIT ${n}`;
+  const limited = branches.map(
+    ({ condition, margin }) =>
+      `(${select(columns, [condition, tags])} ${NEWEST} LIMIT ${n * margin})`,
+  );
+  const merged =
+    limited.length === 1
+      ? limited[0]
+      : `SELECT DISTINCT ON (m.created_at, m.agent_id) m.* FROM (
+      ${limited.join("\n      UNION ALL\n      ")}
+    ) m ORDER BY m.created_at DESC, m.agent_id DESC`;
+  const names = columns.map((column) => column.replace(/^a\./, "m."));
+  return `SELECT ${names.join(", ")} FROM (
+    SELECT m.*, row_number() OVER (ORDER BY m.created_at DESC, m.agent_id DESC) AS nth
+    FROM (${merged}) m
+  ) m WHERE m.nth <= ${n}`;
 }
 
 /**
@@ -305,17 +333,17 @@ export function searchStatement(
   const tail =
     page.offset + page.limit > RANKED
       ? `SELECT t.agent_id, t.created_at
-    FROM (${newestMatches(c, [older, tagged].filter(Boolean).join(" AND "), wanted, ["a.agent_id", "a.created_at"])}) t
+    FROM (${newestMatches(c.branches(), [older, tagged].filter(Boolean).join(" AND "), wanted, ["a.agent_id", "a.created_at"])}) t
     WHERE (SELECT count(*) FROM recent) > ${RANKED}
       AND ${offset}::int + ${limit}::int > (SELECT count(*) FROM head)
       AND NOT EXISTS (SELECT 1 FROM head h WHERE h.agent_id = t.agent_id)`
       : undefined;
   const named = c.name
-    ? `SELECT * FROM (${select(CANDIDATE, [c.name(), tagged])} ${NEWEST} LIMIT ${NAME_RANKED * PLANNER_MARGIN}) n
+    ? `SELECT * FROM (${select(CANDIDATE, [`(SELECT count(*) FROM recent) > ${RANKED}`, c.name(), tagged])} ${NEWEST} LIMIT ${NAME_RANKED * MARGIN.either}) n
   ORDER BY n.created_at DESC, n.agent_id DESC LIMIT ${NAME_RANKED}`
     : `SELECT ${CANDIDATE.join(", ")} FROM agents a WHERE false`;
   const ctes = `recent AS MATERIALIZED (
-  ${newestMatches(c, tagged, RANKED + 1, CANDIDATE)}
+  ${newestMatches(c.branches(), tagged, RANKED + 1, CANDIDATE)}
 ), oldest AS (
   SELECT created_at, agent_id FROM recent ORDER BY created_at, agent_id LIMIT 1
 ), named AS MATERIALIZED (
