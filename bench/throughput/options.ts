@@ -13,7 +13,8 @@ export const USAGE = `npm run bench:throughput -- [options]
   --database-url URL    PostgreSQL server (default BENCH_DATABASE_URL, DATABASE_URL, or
                         ${DEFAULT_DATABASE_URL})
   --systems LIST        comma-separated: ${SYSTEM_NAMES.join(",")} (default all)
-  --warmup N            uncounted jobs before the timed phase (default 50)
+  --warmup N            uncounted jobs before the timed phase, so that the servers' JIT
+                        has compiled their hot paths (default 2000)
   --rounds N            run every system N times, interleaved, and report the medians: one
                         run moves ±15–25 % on a busy machine (default 1)
   --idle-sleep-ms N     pg-boss and raw executors' sleep on an empty queue (default 50)
@@ -46,7 +47,7 @@ export function parseOptions(
       db: { type: "string", default: "postgres" },
       "database-url": { type: "string" },
       systems: { type: "string", default: SYSTEM_NAMES.join(",") },
-      warmup: { type: "string", default: "50" },
+      warmup: { type: "string", default: "2000" },
       rounds: { type: "string", default: "1" },
       "idle-sleep-ms": { type: "string", default: "50" },
       "log-level": { type: "string" },
