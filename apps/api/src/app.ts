@@ -122,7 +122,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     params: new ParamsValidator(),
     agents: new AgentCache(options.db),
     transitions: new TransitionBatches(options.db),
-    orders: orderBatcher(options.db),
+    orders: orderBatcher(options.db, feed),
     files,
     store: options.store,
     leaseSeconds: options.leaseSeconds ?? DEFAULTS.leaseSeconds,

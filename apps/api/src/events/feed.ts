@@ -14,6 +14,27 @@ export interface JobChange {
 }
 
 /**
+ * How a claiming poll takes a pending job (the executor's `claim`): a job ordered while the
+ * poll waits can be inserted already so and handed to it (`ChangeFeed.promise`).
+ */
+export interface Taker {
+  /** Accepted (`accept`), or accepted and started (`start`), for the poll's executor. */
+  kind: "accept" | "start";
+  leaseSeconds: number;
+  /** The executor instance (Agnt-Executor-Id). */
+  executorId: string | null;
+}
+
+/** A waiting claiming poll promised the job being ordered (`ChangeFeed.promise`). */
+export interface Promised {
+  taker: Taker;
+  /** The job was inserted for it, committed: hands it the job (its row). */
+  deliver(job: unknown): void;
+  /** It was not (the insert failed, or the agent changed): the poll waits on. */
+  release(): void;
+}
+
+/**
  * How long a change is remembered to recognise its second hearing (this process's publish and
  * its notification arrive within milliseconds; later, at worst, waiters read once more).
  */
@@ -71,6 +92,13 @@ interface Subscriber {
   readonly seq: number;
   /** Waiting in `next()` (not reading). */
   idle(): boolean;
+  /** How it takes jobs, when a job may be handed to it at its order (`ChangeFeed.promise`). */
+  readonly taker: Taker | undefined;
+  /** Promises it the job being ordered: false when it is not waiting or already promised one. */
+  promise(): boolean;
+  promised(): boolean;
+  deliver(job: unknown): void;
+  release(): void;
 }
 
 /** Another channel the process listens on through the feed's connection. */
@@ -94,6 +122,12 @@ interface FeedState {
 export class Watch {
   #changed = false;
   #chosen = false;
+  /** Promised the job being ordered (`ChangeFeed.promise`), not yet delivered or released. */
+  #promised = false;
+  /** Its wait ran out while promised: it ends when the promise is released. */
+  #late = false;
+  /** Jobs handed to it at their order, not yet taken (`takeHanded`). */
+  #handed: unknown[] = [];
   #wake: (() => void) | undefined;
   readonly #unsubscribe: () => void;
   readonly #signal: AbortSignal | undefined;
@@ -111,6 +145,7 @@ export class Watch {
     feed: FeedState,
     claims: boolean,
     ready: Promise<void> = Promise.resolve(),
+    taker?: Taker,
   ) {
     this.ready = ready;
     this.#signal = signal;
@@ -128,6 +163,26 @@ export class Watch {
       claims,
       seq: feed.nextSeq(),
       idle: () => this.#wake !== undefined,
+      taker,
+      promise: () => {
+        const waiting = this.#wake !== undefined && !this.#changed;
+        if (!taker || this.#promised || !waiting || signal?.aborted || feed.closed()) return false;
+        this.#promised = true;
+        return true;
+      },
+      promised: () => this.#promised,
+      deliver: (job) => {
+        this.#promised = false;
+        this.#late = false;
+        this.#handed.push(job);
+        onChange();
+      },
+      release: () => {
+        this.#promised = false;
+        if (!this.#late) return;
+        this.#late = false;
+        this.#wake?.();
+      },
     });
     signal?.addEventListener("abort", onChange);
     this.#unsubscribe = () => {
@@ -146,7 +201,11 @@ export class Watch {
     if (this.#changed || over || this.#wake) return Promise.resolve(this.#take());
     return new Promise((resolve) => {
       this.#feed.countWaiting(1);
-      const timer = setTimeout(() => this.#wake?.(), maxMs);
+      // Promised a job when the time is up: it waits for the job (or the promise's release).
+      const timer = setTimeout(() => {
+        if (this.#promised) this.#late = true;
+        else this.#wake?.();
+      }, maxMs);
       this.#wake = () => {
         this.#wake = undefined;
         clearTimeout(timer);
@@ -154,6 +213,13 @@ export class Watch {
         resolve(this.#take());
       };
     });
+  }
+
+  /** The jobs handed to it at their order since the last call (`ChangeFeed.promise`). */
+  takeHanded(): unknown[] {
+    const handed = this.#handed;
+    this.#handed = [];
+    return handed;
   }
 
   /** Whether it was chosen to take a pending job since the last call. */
@@ -338,7 +404,11 @@ export class ChangeFeed {
    * Starts recording changes of `names` (see `Watch`). A claiming watch (`claims`, for pending
    * topics only) is woken by a pending job only when it is the one chosen to take it.
    */
-  watch(names: string[], signal?: AbortSignal, options: { claims?: boolean } = {}): Watch {
+  watch(
+    names: string[],
+    signal?: AbortSignal,
+    options: { claims?: boolean; taker?: Taker } = {},
+  ): Watch {
     const listeners = names.some(needsEveryChange) ? this.#listeners : undefined;
     const subscribe = (subscriber: Subscriber) => {
       this.#everyone.add(subscriber);
@@ -361,7 +431,40 @@ export class ChangeFeed {
       };
     };
     const ready = listeners?.add();
-    return new Watch(subscribe, signal, this.#state, options.claims ?? false, ready);
+    const claims = options.claims ?? false;
+    return new Watch(
+      subscribe,
+      signal,
+      this.#state,
+      claims,
+      ready,
+      claims ? options.taker : undefined,
+    );
+  }
+
+  /**
+   * Promises the job about to be ordered on `names` (its pending topics) to the claiming poll
+   * of them that has waited longest, if one waits and may be handed a job (it has a `taker`):
+   * the order inserts the job as that poll takes jobs and then `deliver`s it, so no take and
+   * no wake-up is needed. Until delivered or released, the poll waits on, even past its time,
+   * and is not chosen for other jobs. Undefined when no such poll waits.
+   */
+  promise(names: string[]): Promised | undefined {
+    let longest: Subscriber | undefined;
+    for (const name of names) {
+      for (const subscriber of this.#topics.get(name) ?? []) {
+        if (!subscriber.taker || subscriber.promised() || !subscriber.idle()) continue;
+        if (!longest || subscriber.seq < longest.seq) longest = subscriber;
+        break;
+      }
+    }
+    if (!longest?.taker || !longest.promise()) return undefined;
+    const chosen = longest;
+    return {
+      taker: longest.taker,
+      deliver: (job) => chosen.deliver(job),
+      release: () => chosen.release(),
+    };
   }
 
   /**
@@ -376,7 +479,7 @@ export class ChangeFeed {
       if (!subscribers) continue;
       // Sets keep insertion order: the first idle claimer of a topic is its oldest idle one.
       for (const subscriber of subscribers) {
-        if (!subscriber.claims) continue;
+        if (!subscriber.claims || subscriber.promised()) continue;
         if (subscriber.idle()) {
           if (!idle || subscriber.seq < idle.seq) idle = subscriber;
           break;
@@ -474,6 +577,11 @@ export async function waitUntil<T>(options: {
   topics: string[];
   /** Claim pending jobs: wake only when chosen to take one (`ChangeFeed.publish`). */
   claims?: boolean;
+  /**
+   * A claiming wait that may be handed jobs at their order (`ChangeFeed.promise`): how it
+   * takes them, and what it returns when handed some (instead of reading).
+   */
+  handOff?: { taker: Taker; handed: (jobs: unknown[]) => T };
   waitMs: number;
   signal: AbortSignal;
   read: () => Promise<T>;
@@ -482,7 +590,10 @@ export async function waitUntil<T>(options: {
   const { feed, signal } = options;
   if (options.waitMs <= 0 || feed.closed || signal.aborted) return options.read();
   const deadline = Date.now() + options.waitMs;
-  const watch = feed.watch(options.topics, signal, { claims: options.claims ?? false });
+  const watch = feed.watch(options.topics, signal, {
+    claims: options.claims ?? false,
+    taker: options.handOff?.taker,
+  });
   try {
     await watch.ready;
     let value = await options.read();
@@ -490,6 +601,8 @@ export async function waitUntil<T>(options: {
       const remaining = deadline - Date.now();
       if (remaining <= 0 || signal.aborted || feed.closed) break;
       const changed = await watch.next(remaining);
+      const handed = watch.takeHanded();
+      if (handed.length > 0 && options.handOff) return options.handOff.handed(handed);
       if (!changed || signal.aborted || feed.closed) break;
       watch.takeChosen(); // the read below takes what it was chosen for
       value = await options.read();

@@ -145,6 +145,11 @@ export async function listJobs(
     feed: deps.feed,
     topics: [topic],
     claims: take !== undefined,
+    // A job ordered while this poll waits may be inserted already taken for it: it is here.
+    handOff:
+      take && take.kind !== "reserve"
+        ? { taker: take, handed: (jobs) => ({ rows: jobs as JobRow[], reservedUntil: null }) }
+        : undefined,
     waitMs: query.wait * 1000,
     signal,
     read,

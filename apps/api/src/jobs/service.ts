@@ -12,7 +12,7 @@ import type { AgentCache } from "../agents/order-cache.ts";
 import type { OrderableAgent } from "../agents/service.ts";
 import { Batcher } from "../db/batcher.ts";
 import type { Queryable } from "../db/types.ts";
-import { topics, waitUntil } from "../events/feed.ts";
+import { type ChangeFeed, topics, waitUntil } from "../events/feed.ts";
 import { type FilesDeps, recordInputFiles, resultFiles } from "../files/service.ts";
 import type { StoredFile } from "../files/upload.ts";
 import { AppError } from "../http/problem.ts";
@@ -29,9 +29,42 @@ export interface JobsDeps extends LifecycleDeps {
   files: FilesDeps;
 }
 
-/** Where a process's plain orders are batched (`JobsDeps.orders`). */
-export function orderBatcher(db: Queryable): Batcher<sql.NewJob, JobRow | undefined> {
-  return new Batcher((jobs) => sql.insertJobs(db, jobs));
+/**
+ * Where a process's plain orders are batched (`JobsDeps.orders`). A job whose agent has an
+ * executor's claiming poll waiting in this process is inserted already taken for that poll
+ * and handed to it once committed (`ChangeFeed.promise`): no take, no wake-up, no second
+ * statement. A poll that went away in between never learns of it: as with a take whose
+ * answer is lost, the job comes back when its lease lapses.
+ */
+export function orderBatcher(
+  db: Queryable,
+  feed: ChangeFeed,
+): Batcher<sql.NewJob, JobRow | undefined> {
+  return new Batcher(async (jobs) => {
+    const promised = jobs.map((job) =>
+      feed.promise([
+        topics.pendingOfAgent(job.agentId),
+        topics.pendingOfProvider(job.providerAccountId),
+      ]),
+    );
+    let rows: (JobRow | undefined)[];
+    try {
+      rows = await sql.insertJobs(
+        db,
+        jobs,
+        promised.map((promise) => promise?.taker),
+      );
+    } catch (error) {
+      for (const promise of promised) promise?.release();
+      throw error;
+    }
+    for (const [i, promise] of promised.entries()) {
+      const row = rows[i];
+      if (row) promise?.deliver(row);
+      else promise?.release();
+    }
+    return rows;
+  });
 }
 
 /** JSON with object keys sorted, so equal requests hash equally whatever their key order. */

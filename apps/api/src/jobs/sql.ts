@@ -1,6 +1,8 @@
-import type { JobEvent, JobStatus } from "@agnt/contract";
+import type { Actor, JobEvent, JobStatus } from "@agnt/contract";
 import { batchSource } from "../db/batcher.ts";
+import { lit } from "../db/sql-literals.ts";
 import type { Queryable } from "../db/types.ts";
+import type { Taker } from "../events/feed.ts";
 import { JOB_COLUMNS, type JobRow } from "./model.ts";
 
 export interface NewJob {
@@ -18,13 +20,16 @@ export interface NewJob {
 }
 
 /**
- * Inserts pending jobs in one statement, each only if its agent is still at the version its
- * order was checked against. Returns, per job in order, its row, or undefined when its agent
- * changed (or is gone) since.
+ * Inserts jobs in one statement, each only if its agent is still at the version its order was
+ * checked against: pending, or, with a taker at its index in `takers`, already accepted (or
+ * accepted and started) for that executor, with its lease and run deadline, as a claiming
+ * poll's take leaves a job (the jobs_changed trigger records it as pending, then taken).
+ * Returns, per job in order, its row, or undefined when its agent changed (or is gone) since.
  */
 export async function insertJobs(
   db: Queryable,
   jobs: readonly NewJob[],
+  takers: readonly (Taker | undefined)[] = [],
 ): Promise<(JobRow | undefined)[]> {
   const source = batchSource(jobs, 1, [
     ["job", "uuid", (job) => job.jobId],
@@ -36,12 +41,26 @@ export async function insertJobs(
     ["params", "text", (job) => JSON.stringify(job.params)],
     ["timeout", "int", (job) => job.timeoutSeconds],
     ["expires", "int", (job) => job.expiresInSeconds],
+    ["claim", "text", (_, i) => takers[i]?.kind],
+    ["lease", "float8", (_, i) => takers[i]?.leaseSeconds],
+    ["executor", "text", (_, i) => takers[i]?.executorId],
   ]);
+  const taken = "v.claim IS NOT NULL";
+  const start = lit("start" satisfies Taker["kind"]);
   const { rows } = await db.query<JobRow>(
     `INSERT INTO jobs (job_id, agent_id, buyer_account_id, provider_account_id, prompt, params,
-                       timeout_seconds, expires_at, changed_by, changed_by_account_id)
+                       timeout_seconds, expires_at, changed_by, changed_by_account_id, status,
+                       accepted_at, started_at, lease_expires_at, run_deadline_at, executor_id)
      SELECT v.job, v.agent, v.buyer, v.provider, v.prompt, v.params::jsonb, v.timeout,
-            now() + make_interval(secs => v.expires), 'buyer', v.buyer
+            now() + make_interval(secs => v.expires),
+            CASE WHEN ${taken} THEN ${lit("executor" satisfies Actor)} ELSE ${lit("buyer" satisfies Actor)} END,
+            CASE WHEN ${taken} THEN v.provider ELSE v.buyer END,
+            CASE v.claim WHEN ${start} THEN ${lit("running" satisfies JobStatus)}
+                         WHEN ${lit("accept" satisfies Taker["kind"])} THEN ${lit("accepted" satisfies JobStatus)}
+                         ELSE ${lit("pending" satisfies JobStatus)} END,
+            CASE WHEN ${taken} THEN now() END, CASE WHEN v.claim = ${start} THEN now() END,
+            now() + make_interval(secs => v.lease),
+            CASE WHEN ${taken} THEN now() + make_interval(secs => v.timeout) END, v.executor
      FROM ${source.sql}
      JOIN agents a ON a.agent_id = v.agent AND a.xmin = v.version::xid
      RETURNING ${JOB_COLUMNS}`,
