@@ -326,16 +326,21 @@ describe("a poll right after its executor found nothing to take", () => {
       headers: { authorization: `Bearer ${key}`, "agnt-executor-id": "exec-a" },
       ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }),
     });
-  const order = (idempotencyKey?: string) =>
-    env.app.inject({
-      method: "POST",
-      url: "/v1/jobs",
-      headers: {
-        authorization: `Bearer ${env.buyerKey}`,
-        ...(idempotencyKey ? { "idempotency-key": idempotencyKey } : {}),
-      },
-      payload: { agent_id: env.agentId, prompt: "p", params: { language: "go" } },
+  const order = () =>
+    call("POST", "/v1/jobs", env.buyerKey, {
+      agent_id: env.agentId,
+      prompt: "p",
+      params: { language: "go" },
     });
+  /** A job ordered by another process: plain SQL, heard here only through its notification. */
+  const orderElsewhere = () =>
+    env.database.db.query(
+      `INSERT INTO jobs (job_id, agent_id, buyer_account_id, provider_account_id, prompt, params)
+       SELECT gen_random_uuid(), a.agent_id, b.account_id, a.owner_account_id, 'p', '{}'
+       FROM agents a, (SELECT account_id FROM accounts WHERE role = 'buyer' LIMIT 1) b
+       WHERE a.agent_id = $1`,
+      [env.agentId],
+    );
   const takes = () => env.statements.filter((sql) => /^WITH (picked|done) AS/.test(sql)).length;
   const pollPath = (wait: number) =>
     `/v1/executor/jobs?agent_id=${env.agentId}&limit=1&claim=start&wait=${wait}`;
@@ -355,9 +360,9 @@ describe("a poll right after its executor found nothing to take", () => {
     const waiting = call("GET", pollPath(30), env.providerKey);
     await until(() => env.feed.waiting === 1);
     expect(takes()).toBe(0);
-    // Ordered with an Idempotency-Key (in a transaction), the job is not handed to the poll
-    // at its order (handoff.test.ts): it becomes pending, and the poll is woken to take it.
-    expect((await order("wake-and-take")).statusCode).toBe(201);
+    // Ordered through another process, the job is not handed to this poll at its order
+    // (hand-off.test.ts): it becomes pending, this process hears of it, and wakes the poll.
+    await orderElsewhere();
     const taken = (await waiting).json().jobs;
     expect(taken.map((j: JobBody) => j.status)).toEqual(["running"]);
     expect(takes()).toBe(1);

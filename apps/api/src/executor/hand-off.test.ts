@@ -9,11 +9,14 @@ import { until } from "../../test/expect.ts";
  */
 describe("a job ordered while a claiming poll waits", () => {
   const env = useCountedApp();
-  const order = () =>
+  const order = (idempotencyKey?: string) =>
     env.app.inject({
       method: "POST",
       url: "/v1/jobs",
-      headers: { authorization: `Bearer ${env.buyerKey}` },
+      headers: {
+        authorization: `Bearer ${env.buyerKey}`,
+        ...(idempotencyKey ? { "idempotency-key": idempotencyKey } : {}),
+      },
       payload: { agent_id: env.agentId, prompt: "p", params: { language: "go" } },
     });
   const poll = (claim: string, executorId: string) =>
@@ -100,6 +103,25 @@ describe("a job ordered while a claiming poll waits", () => {
       two,
     ]);
     expect(takes()).toBe(0);
+  });
+
+  it("an order in a transaction (Idempotency-Key) is handed once committed; its replay is not", async () => {
+    const polled = await waitingPoll("start", "exec-a");
+    env.statements.length = 0;
+    const ordered = await order("hand-off-once");
+    expect(ordered.statusCode, ordered.body).toBe(201);
+    const [job] = (await polled.answer).json().jobs;
+    expect(job).toMatchObject({ job_id: ordered.json().job_id, status: "running" });
+    expect(takes()).toBe(0);
+    // The replay returns the same job and hands nothing: the next poll waits for a new one.
+    const next = await waitingPoll("start", "exec-a");
+    const replay = await order("hand-off-once");
+    expect(replay.json().job_id).toBe(job.job_id);
+    expect(env.feed.waiting).toBe(1);
+    const fresh = (await order()).json().job_id;
+    expect((await next.answer).json().jobs.map((j: { job_id: string }) => j.job_id)).toEqual([
+      fresh,
+    ]);
   });
 
   it("a poll that reserves is not handed jobs: the job is pending, and the poll reserves it", async () => {

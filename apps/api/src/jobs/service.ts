@@ -41,12 +41,7 @@ export function orderBatcher(
   feed: ChangeFeed,
 ): Batcher<sql.NewJob, JobRow | undefined> {
   return new Batcher(async (jobs) => {
-    const promised = jobs.map((job) =>
-      feed.promise([
-        topics.pendingOfAgent(job.agentId),
-        topics.pendingOfProvider(job.providerAccountId),
-      ]),
-    );
+    const promised = jobs.map((job) => promiseJob(feed, job.agentId, job.providerAccountId));
     let rows: (JobRow | undefined)[];
     try {
       rows = await sql.insertJobs(
@@ -65,6 +60,14 @@ export function orderBatcher(
     }
     return rows;
   });
+}
+
+/** Promises the job being ordered for the agent to a waiting claiming poll (`ChangeFeed.promise`). */
+function promiseJob(feed: ChangeFeed, agentId: string, providerAccountId: string) {
+  return feed.promise([
+    topics.pendingOfAgent(agentId),
+    topics.pendingOfProvider(providerAccountId),
+  ]);
 }
 
 /** JSON with object keys sorted, so equal requests hash equally whatever their key order. */
@@ -171,41 +174,51 @@ export async function placeOrder(
       );
     }
   };
-  const write = async (tx: Queryable) => {
-    const row = await insert(tx, async (job) => (await sql.insertJobs(tx, [job]))[0]);
-    if (inputs.length === 0) return row;
-    await recordInputFiles(tx, row.job_id, inputs);
-    return (await sql.findBuyerJob(tx, buyerAccountId, row.job_id)) as JobRow;
-  };
-
   const key = options.idempotencyKey;
-  if (key === undefined) {
+  if (key === undefined && inputs.length === 0) {
     // Alone, an order is one INSERT: batched with the orders placed at the same moment.
-    const row =
-      inputs.length > 0
-        ? await deps.db.transaction(write)
-        : await insert(deps.db, (job) => deps.orders.submit(job));
+    const row = await insert(deps.db, (job) => deps.orders.submit(job));
     announce(deps.feed, row);
     return { job: toJob(row), replayed: false };
   }
 
-  const hash = requestHash(order.request, inputs);
-  const outcome = await deps.db.transaction(async (tx) => {
-    if (await sql.claimIdempotencyKey(tx, { buyerAccountId, key, requestHash: hash })) {
-      const row = await write(tx);
-      await sql.attachIdempotencyKey(tx, { buyerAccountId, key, jobId: row.job_id });
-      return { row, replayed: false };
-    }
-    const existing = await sql.findIdempotencyKey(tx, buyerAccountId, key);
-    if (!existing?.job_id || existing.request_hash !== hash) {
-      throw new AppError("IDEMPOTENCY_KEY_REUSED", {
-        detail: "This Idempotency-Key was used in the last 24 hours with a different request.",
-      });
-    }
-    const row = await sql.findBuyerJob(tx, buyerAccountId, existing.job_id);
-    return { row: row as JobRow, replayed: true };
-  });
-  if (!outcome.replayed) announce(deps.feed, outcome.row);
+  // In a transaction, a job promised to a waiting claiming poll is handed to it once committed.
+  const promised = promiseJob(deps.feed, order.agent.agent_id, order.agent.owner_account_id);
+  const write = async (tx: Queryable) => {
+    const taker = promised?.taker;
+    const row = await insert(tx, async (job) => (await sql.insertJobs(tx, [job], [taker]))[0]);
+    if (inputs.length === 0) return row;
+    await recordInputFiles(tx, row.job_id, inputs);
+    return (await sql.findBuyerJob(tx, buyerAccountId, row.job_id)) as JobRow;
+  };
+  let outcome: { row: JobRow; replayed: boolean };
+  try {
+    outcome = await deps.db.transaction(async (tx) => {
+      if (key === undefined) return { row: await write(tx), replayed: false };
+      const hash = requestHash(order.request, inputs);
+      if (await sql.claimIdempotencyKey(tx, { buyerAccountId, key, requestHash: hash })) {
+        const row = await write(tx);
+        await sql.attachIdempotencyKey(tx, { buyerAccountId, key, jobId: row.job_id });
+        return { row, replayed: false };
+      }
+      const existing = await sql.findIdempotencyKey(tx, buyerAccountId, key);
+      if (!existing?.job_id || existing.request_hash !== hash) {
+        throw new AppError("IDEMPOTENCY_KEY_REUSED", {
+          detail: "This Idempotency-Key was used in the last 24 hours with a different request.",
+        });
+      }
+      const row = await sql.findBuyerJob(tx, buyerAccountId, existing.job_id);
+      return { row: row as JobRow, replayed: true };
+    });
+  } catch (error) {
+    promised?.release();
+    throw error;
+  }
+  if (outcome.replayed) promised?.release();
+  else {
+    promised?.deliver(outcome.row);
+    announce(deps.feed, outcome.row);
+  }
   return { job: toJob(outcome.row), replayed: outcome.replayed };
 }
 
