@@ -215,6 +215,11 @@ export class Watch {
     });
   }
 
+  /** Whether a job is on its way to it (`ChangeFeed.promise`), not yet delivered or released. */
+  get promised(): boolean {
+    return this.#promised;
+  }
+
   /** The jobs handed to it at their order since the last call (`ChangeFeed.promise`). */
   takeHanded(): unknown[] {
     const handed = this.#handed;
@@ -599,11 +604,14 @@ export async function waitUntil<T>(options: {
     let value = await options.read();
     while (!options.ready(value)) {
       const remaining = deadline - Date.now();
-      if (remaining <= 0 || signal.aborted || feed.closed) break;
-      const changed = await watch.next(remaining);
+      if (signal.aborted || feed.closed) break;
+      // A job promised to it is on its way: it waits for that, past its time if need be.
+      if (remaining <= 0 && !watch.promised) break;
+      const changed = await watch.next(Math.max(remaining, 1));
       const handed = watch.takeHanded();
       if (handed.length > 0 && options.handOff) return options.handOff.handed(handed);
       if (!changed || signal.aborted || feed.closed) break;
+      if (watch.promised) continue; // woken meanwhile (say, every waiter on a reconnection)
       watch.takeChosen(); // the read below takes what it was chosen for
       value = await options.read();
     }

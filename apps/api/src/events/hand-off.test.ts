@@ -103,6 +103,20 @@ describe("ChangeFeed.promise: a job handed to a waiting claiming poll at its ord
     await feed.close();
   });
 
+  it("a promised poll woken meanwhile (a reconnection wakes every waiter) still gets the job", async () => {
+    const feed = new ChangeFeed();
+    const poll = claimingPoll(feed, { taker: taker("exec-a"), waitMs: 30 });
+    await until(() => feed.waiting === 1);
+    const promised = feed.promise(pending);
+    feed.wakeAll();
+    await sleep(150);
+    expect(poll.finished()).toBe(false);
+    expect(poll.reads()).toBe(1);
+    promised?.deliver("job-1");
+    expect(await poll.done).toEqual(["job-1"]);
+    await feed.close();
+  });
+
   it("released, a poll waits on (or, past its time, returns what it read)", async () => {
     const feed = new ChangeFeed();
     const poll = claimingPoll(feed, { taker: taker("exec-a") });
