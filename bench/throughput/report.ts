@@ -25,7 +25,15 @@ const fixed = (value: number | null, digits: number) =>
 const ms = (p: { p50: number; p99: number }) =>
   `${p.p50 < 10 ? p.p50.toFixed(1) : p.p50.toFixed(0)} / ${p.p99 < 10 ? p.p99.toFixed(1) : p.p99.toFixed(0)}`;
 
-function row(r: SystemResult): string[] {
+/** Pickup, and the share of jobs the executor held before the buyer's order was answered. */
+function pickup(r: Extract<SystemResult, { status: "ok" }>, jobs: number): string {
+  const early = r.pickedBeforeAck / jobs;
+  return early > 0
+    ? `${ms(r.pickupMs)} (${(early * 100).toFixed(0)} % before ack)`
+    : ms(r.pickupMs);
+}
+
+function row(r: SystemResult, jobs: number): string[] {
   if (r.status !== "ok") return [r.system, r.db, `unsupported: ${r.reason}`];
   const cpu = r.cpuMsPerJob;
   return [
@@ -34,7 +42,7 @@ function row(r: SystemResult): string[] {
     r.jobsPerSecond.toFixed(0),
     fixed(r.ratioToPgBoss, 2),
     ms(r.endToEndMs),
-    ms(r.pickupMs),
+    pickup(r, jobs),
     r.conflictsPerJob.toFixed(2),
     fixed(r.httpRequestsPerJob, 2),
     fixed(r.transactionsPerJob, 1),
@@ -55,13 +63,14 @@ const table = (lines: string[][]) => lines.map((cells) => `| ${cells.join(" | ")
  * system, when there are several); with several rounds, then the medians of each system.
  */
 export function formatTable(doc: ResultDocument): string {
+  const jobs = doc.options.jobs;
   if (doc.options.rounds <= 1)
-    return table([HEADER, HEADER.map(() => "---"), ...doc.results.map(row)]);
+    return table([HEADER, HEADER.map(() => "---"), ...doc.results.map((r) => row(r, jobs))]);
   const header = ["round", ...HEADER];
   const rounds = table([
     header,
     header.map(() => "---"),
-    ...doc.results.map((r) => [String(r.round), ...row(r)]),
+    ...doc.results.map((r) => [String(r.round), ...row(r, jobs)]),
   ]);
   return `${rounds}\n\nMedians over ${doc.options.rounds} rounds (each round's ratio is to pg-boss in that round):\n\n${formatSummary(doc.summary)}`;
 }

@@ -87,4 +87,16 @@ describe("rounds", () => {
     expect(table).toContain("Medians over 2 rounds");
     expect(table).toContain("| agnt | postgres | 2 | 250 | 0.63 (0.50–0.75) |");
   });
+
+  it("says how many jobs an executor held before their order was answered (handed at the order)", () => {
+    const handed = { ...ok("agnt", 1, 300), pickedBeforeAck: 30 } as SystemResult;
+    const doc = {
+      options: { rounds: 1, jobs: 60 } as BenchOptions,
+      results: [handed, ok("pgboss", 1, 400)],
+      summary: [],
+    } as unknown as ResultDocument;
+    const [, , agnt, pgboss] = formatTable(doc).split("\n");
+    expect(agnt).toContain("| 1.0 / 2.0 | 1.0 / 2.0 (50 % before ack) | 0.00 |");
+    expect(pgboss).toContain("| 1.0 / 2.0 | 1.0 / 2.0 | 0.00 |");
+  });
 });

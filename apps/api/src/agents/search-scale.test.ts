@@ -137,7 +137,9 @@ describe("GET /v1/agents/search past the ranked head", () => {
       }
       for (const child of node.Plans ?? []) visit(child, here);
     };
-    visit((rows[0]?.["QUERY PLAN"] as [{ Plan: PlanNode }])[0].Plan, false);
+    const plan = rows[0]?.["QUERY PLAN"][0].Plan;
+    if (!plan) throw new Error(`no plan for ${q}`);
+    visit(plan, false);
     return scans;
   }
 
