@@ -52,9 +52,11 @@ export const SHORT_TEXT_WINDOW = 5000;
  *   taking them for independent, counts them twice;
  * - several words (all required): it takes them for independent too, so it underrates how
  *   often words used together (a phrase) match, and would collect thousands: no margin;
- * - a word, and a substring in the short-text window: separate branches.
+ * - a word, and a substring in the short-text window: separate branches;
+ * - old name matches (`named`): its outer LIMIT still lets the planner cost the walk for the
+ *   NAME_RANKED rows it keeps.
  */
-const MARGIN = { either: 4, words: 1, separate: 2 } as const;
+const MARGIN = { either: 4, words: 1, separate: 2, name: 4 } as const;
 
 /** A condition one branch of newestMatches walks or collects, and its margin (MARGIN). */
 interface Branch {
@@ -339,7 +341,7 @@ export function searchStatement(
       AND NOT EXISTS (SELECT 1 FROM head h WHERE h.agent_id = t.agent_id)`
       : undefined;
   const named = c.name
-    ? `SELECT * FROM (${select(CANDIDATE, [`(SELECT count(*) FROM recent) > ${RANKED}`, c.name(), tagged])} ${NEWEST} LIMIT ${NAME_RANKED * MARGIN.either}) n
+    ? `SELECT * FROM (${select(CANDIDATE, [`(SELECT count(*) FROM recent) > ${RANKED}`, c.name(), tagged])} ${NEWEST} LIMIT ${NAME_RANKED * MARGIN.name}) n
   ORDER BY n.created_at DESC, n.agent_id DESC LIMIT ${NAME_RANKED}`
     : `SELECT ${CANDIDATE.join(", ")} FROM agents a WHERE false`;
   const ctes = `recent AS MATERIALIZED (

@@ -1,3 +1,4 @@
+import type { NextClaim } from "@agnt/contract";
 import type { Db } from "../db/types.ts";
 import type { Log } from "../log.ts";
 import { TtlMap } from "../ttl-map.ts";
@@ -19,7 +20,7 @@ export interface JobChange {
  */
 export interface Taker {
   /** Accepted (`accept`), or accepted and started (`start`), for the poll's executor. */
-  kind: "accept" | "start";
+  kind: NextClaim;
   leaseSeconds: number;
   /** The executor instance (Agnt-Executor-Id). */
   executorId: string | null;
@@ -56,6 +57,11 @@ export const topics = {
   /** A new deadline exists that changes nothing else (a reservation): the sweeper re-arms. */
   deadlines: "deadlines",
 };
+
+/** The topics a job of this agent and provider is on while pending. */
+function pendingTopics(job: Pick<JobChange, "agentId" | "providerAccountId">): string[] {
+  return [topics.pendingOfAgent(job.agentId), topics.pendingOfProvider(job.providerAccountId)];
+}
 
 /**
  * Whether a watch of `topic` needs other processes' changes that are not to pending: those are
@@ -333,10 +339,7 @@ export class ChangeFeed {
       this.signal(name);
     }
     if (change.status !== "pending") return;
-    const pending = [
-      topics.pendingOfAgent(change.agentId),
-      topics.pendingOfProvider(change.providerAccountId),
-    ];
+    const pending = pendingTopics(change);
     for (const name of pending) this.signal(name);
     this.#handOut(pending);
   }
@@ -448,26 +451,21 @@ export class ChangeFeed {
   }
 
   /**
-   * Promises the job about to be ordered on `names` (its pending topics) to the claiming poll
-   * of them that has waited longest, if one waits and may be handed a job (it has a `taker`):
+   * Promises the job about to be ordered for `job`'s agent to the claiming poll of its pending
+   * topics that has waited longest, if one waits and may be handed a job (it has a `taker`):
    * the order inserts the job as that poll takes jobs and then `deliver`s it, so no take and
    * no wake-up is needed. Until delivered or released, the poll waits on, even past its time,
    * and is not chosen for other jobs. Undefined when no such poll waits.
    */
-  promise(names: string[]): Promised | undefined {
-    let longest: Subscriber | undefined;
-    for (const name of names) {
-      for (const subscriber of this.#topics.get(name) ?? []) {
-        if (!subscriber.taker || subscriber.promised() || !subscriber.idle()) continue;
-        if (!longest || subscriber.seq < longest.seq) longest = subscriber;
-        break;
-      }
-    }
-    if (!longest?.taker || !longest.promise()) return undefined;
-    const chosen = longest;
+  promise(job: Pick<JobChange, "agentId" | "providerAccountId">): Promised | undefined {
+    const chosen = this.#longest(
+      pendingTopics(job),
+      (subscriber) => subscriber.taker !== undefined && !subscriber.promised() && subscriber.idle(),
+    );
+    if (!chosen?.taker || !chosen.promise()) return undefined;
     return {
-      taker: longest.taker,
-      deliver: (job) => chosen.deliver(job),
+      taker: chosen.taker,
+      deliver: (row) => chosen.deliver(row),
       release: () => chosen.release(),
     };
   }
@@ -477,24 +475,27 @@ export class ChangeFeed {
    * False when there is none.
    */
   #claimOne(names: string[]): boolean {
-    let idle: Subscriber | undefined;
-    let busy: Subscriber | undefined;
-    for (const name of names) {
-      const subscribers = this.#topics.get(name);
-      if (!subscribers) continue;
-      // Sets keep insertion order: the first idle claimer of a topic is its oldest idle one.
-      for (const subscriber of subscribers) {
-        if (!subscriber.claims || subscriber.promised()) continue;
-        if (subscriber.idle()) {
-          if (!idle || subscriber.seq < idle.seq) idle = subscriber;
-          break;
-        }
-        if (!busy || subscriber.seq < busy.seq) busy = subscriber;
-      }
-    }
-    const chosen = idle ?? busy;
+    // A promised claimer has its job coming: it takes no other meanwhile.
+    const claimer = (subscriber: Subscriber) => subscriber.claims && !subscriber.promised();
+    const chosen =
+      this.#longest(names, (subscriber) => claimer(subscriber) && subscriber.idle()) ??
+      this.#longest(names, claimer);
     chosen?.choose();
     return chosen !== undefined;
+  }
+
+  /** Of the subscribers of `names` that `fits`, the longest-subscribed. */
+  #longest(names: string[], fits: (subscriber: Subscriber) => boolean): Subscriber | undefined {
+    let longest: Subscriber | undefined;
+    for (const name of names) {
+      // Sets keep insertion order: the first that fits in a topic is its longest-subscribed.
+      for (const subscriber of this.#topics.get(name) ?? []) {
+        if (!fits(subscriber)) continue;
+        if (!longest || subscriber.seq < longest.seq) longest = subscriber;
+        break;
+      }
+    }
+    return longest;
   }
 
   /** How many requests are waiting right now. */

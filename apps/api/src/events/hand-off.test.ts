@@ -8,7 +8,8 @@ import { ChangeFeed, type Taker, topics, waitUntil } from "./feed.ts";
  * in jobs/service.ts). These tests play the order's side against the feed.
  */
 
-const pending = [topics.pendingOfAgent("a1"), topics.pendingOfProvider("p1")];
+/** A job being ordered for agent a1 of provider p1. */
+const job = { agentId: "a1", providerAccountId: "p1" };
 const taker = (executorId: string): Taker => ({ kind: "start", leaseSeconds: 60, executorId });
 
 /** A claiming poll of agent a1 whose reads find nothing; with `taker`, it may be handed jobs. */
@@ -36,6 +37,13 @@ function claimingPoll(
   return { done, reads: () => reads, finished: () => finished };
 }
 
+/** A claiming poll that may be handed jobs, waiting `waitMs` at most, once promised one. */
+async function promisedPoll(feed: ChangeFeed, waitMs: number) {
+  const poll = claimingPoll(feed, { taker: taker("exec-a"), waitMs });
+  await until(() => feed.waiting === 1);
+  return { poll, promised: feed.promise(job) };
+}
+
 describe("ChangeFeed.promise: a job handed to a waiting claiming poll at its order", () => {
   it("goes to the poll that has waited longest, which returns it without reading again", async () => {
     const feed = new ChangeFeed();
@@ -44,13 +52,13 @@ describe("ChangeFeed.promise: a job handed to a waiting claiming poll at its ord
     const second = claimingPoll(feed, { taker: taker("exec-b") });
     await until(() => feed.waiting === 2);
 
-    const promised = feed.promise(pending);
+    const promised = feed.promise(job);
     expect(promised?.taker.executorId).toBe("exec-a");
     promised?.deliver("job-1");
     expect(await first.done).toEqual(["job-1"]);
     expect(first.reads()).toBe(1);
 
-    const next = feed.promise(pending);
+    const next = feed.promise(job);
     expect(next?.taker.executorId).toBe("exec-b");
     next?.deliver("job-2");
     expect(await second.done).toEqual(["job-2"]);
@@ -62,15 +70,19 @@ describe("ChangeFeed.promise: a job handed to a waiting claiming poll at its ord
     const feed = new ChangeFeed();
     const poll = claimingPoll(feed, { taker: taker("exec-a") });
     await until(() => feed.waiting === 1);
-    const promised = feed.promise(pending);
+    const promised = feed.promise(job);
     expect(promised).toBeDefined();
-    expect(feed.promise(pending)).toBeUndefined();
+    expect(feed.promise(job)).toBeUndefined();
+    // A pending job goes to the next claiming poll, not to the promised one, which has waited longer.
+    const other = claimingPoll(feed);
+    await until(() => feed.waiting === 2);
     feed.publish({ jobId: "j9", agentId: "a1", providerAccountId: "p1", status: "pending" });
-    await sleep(20);
+    await until(() => other.reads() === 2);
     expect(poll.reads()).toBe(1);
     promised?.deliver("job-1");
     expect(await poll.done).toEqual(["job-1"]);
     await feed.close();
+    await other.done;
   });
 
   it("only polls that may be handed jobs are promised one, and not once aborted", async () => {
@@ -79,13 +91,13 @@ describe("ChangeFeed.promise: a job handed to a waiting claiming poll at its ord
     const reserving = claimingPoll(feed);
     const plain = feed.watch([topics.pendingOfAgent("a1")]);
     await until(() => feed.waiting === 1);
-    expect(feed.promise(pending)).toBeUndefined();
+    expect(feed.promise(job)).toBeUndefined();
     const abort = new AbortController();
     const aborted = claimingPoll(feed, { taker: taker("exec-a"), signal: abort.signal });
     await until(() => feed.waiting === 2);
     abort.abort();
     await aborted.done;
-    expect(feed.promise(pending)).toBeUndefined();
+    expect(feed.promise(job)).toBeUndefined();
     plain.stop();
     await feed.close();
     await reserving.done;
@@ -93,9 +105,7 @@ describe("ChangeFeed.promise: a job handed to a waiting claiming poll at its ord
 
   it("a poll whose time runs out while promised waits for the job", async () => {
     const feed = new ChangeFeed();
-    const poll = claimingPoll(feed, { taker: taker("exec-a"), waitMs: 30 });
-    await until(() => feed.waiting === 1);
-    const promised = feed.promise(pending);
+    const { poll, promised } = await promisedPoll(feed, 30);
     await sleep(150);
     expect(poll.finished()).toBe(false);
     promised?.deliver("job-1");
@@ -105,9 +115,7 @@ describe("ChangeFeed.promise: a job handed to a waiting claiming poll at its ord
 
   it("a promised poll woken meanwhile (a reconnection wakes every waiter) still gets the job", async () => {
     const feed = new ChangeFeed();
-    const poll = claimingPoll(feed, { taker: taker("exec-a"), waitMs: 30 });
-    await until(() => feed.waiting === 1);
-    const promised = feed.promise(pending);
+    const { poll, promised } = await promisedPoll(feed, 30);
     feed.wakeAll();
     await sleep(150);
     expect(poll.finished()).toBe(false);
@@ -121,15 +129,13 @@ describe("ChangeFeed.promise: a job handed to a waiting claiming poll at its ord
     const feed = new ChangeFeed();
     const poll = claimingPoll(feed, { taker: taker("exec-a") });
     await until(() => feed.waiting === 1);
-    feed.promise(pending)?.release();
+    feed.promise(job)?.release();
     await sleep(20);
     expect(poll.finished()).toBe(false);
-    feed.promise(pending)?.deliver("job-2");
+    feed.promise(job)?.deliver("job-2");
     expect(await poll.done).toEqual(["job-2"]);
 
-    const late = claimingPoll(feed, { taker: taker("exec-a"), waitMs: 30 });
-    await until(() => feed.waiting === 1);
-    const promised = feed.promise(pending);
+    const { poll: late, promised } = await promisedPoll(feed, 30);
     await sleep(150);
     promised?.release();
     expect(await late.done).toEqual([]);

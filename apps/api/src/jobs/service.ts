@@ -41,7 +41,7 @@ export function orderBatcher(
   feed: ChangeFeed,
 ): Batcher<sql.NewJob, JobRow | undefined> {
   return new Batcher(async (jobs) => {
-    const promised = jobs.map((job) => promiseJob(feed, job.agentId, job.providerAccountId));
+    const promised = jobs.map((job) => feed.promise(job));
     let rows: (JobRow | undefined)[];
     try {
       rows = await sql.insertJobs(
@@ -60,14 +60,6 @@ export function orderBatcher(
     }
     return rows;
   });
-}
-
-/** Promises the job being ordered for the agent to a waiting claiming poll (`ChangeFeed.promise`). */
-function promiseJob(feed: ChangeFeed, agentId: string, providerAccountId: string) {
-  return feed.promise([
-    topics.pendingOfAgent(agentId),
-    topics.pendingOfProvider(providerAccountId),
-  ]);
 }
 
 /** JSON with object keys sorted, so equal requests hash equally whatever their key order. */
@@ -183,7 +175,10 @@ export async function placeOrder(
   }
 
   // In a transaction, a job promised to a waiting claiming poll is handed to it once committed.
-  const promised = promiseJob(deps.feed, order.agent.agent_id, order.agent.owner_account_id);
+  const promised = deps.feed.promise({
+    agentId: order.agent.agent_id,
+    providerAccountId: order.agent.owner_account_id,
+  });
   const write = async (tx: Queryable) => {
     const taker = promised?.taker;
     const row = await insert(tx, async (job) => (await sql.insertJobs(tx, [job], [taker]))[0]);
