@@ -1,9 +1,11 @@
 import {
+  NARROW_TAGGED,
   planText,
   resolveText,
   type Statement,
   searchStatement,
   type TextRow,
+  taggedStatement,
   textStatement,
 } from "@agnt/api/search-statements";
 import type { BenchDb } from "./db.ts";
@@ -24,7 +26,8 @@ const SCAN =
 
 /**
  * The statements a search runs, as the API builds them (statements.ts is its copy): for text,
- * the one that normalizes its words, then the page.
+ * the one that normalizes its words, and with tags too the one that counts the tagged agents
+ * (the API remembers both), then the page.
  */
 async function statementsOf(db: BenchDb, query: SearchQuery): Promise<[string, Statement][]> {
   const tags = [...new Set(query.tags ?? [])];
@@ -34,10 +37,16 @@ async function statementsOf(db: BenchDb, query: SearchQuery): Promise<[string, S
   const plan = planText(q);
   const text = textStatement(plan);
   const [row] = await db.query<TextRow>(text.text, text.values);
-  return [
-    ["text", text],
-    ["page", searchStatement(tags, page, resolveText(plan, row as TextRow))],
-  ];
+  const statements: [string, Statement][] = [["text", text]];
+  let narrow = false;
+  if (tags.length > 0) {
+    const count = taggedStatement(tags);
+    const [counted] = await db.query<{ tagged: number }>(count.text, count.values);
+    narrow = (counted as { tagged: number }).tagged <= NARROW_TAGGED;
+    statements.push(["tagged", count]);
+  }
+  statements.push(["page", searchStatement(tags, page, resolveText(plan, row as TextRow), narrow)]);
+  return statements;
 }
 
 /**

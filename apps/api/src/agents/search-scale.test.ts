@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { type CallResult, useTestEnv } from "../../test/harness.ts";
 import { searchText } from "./sql.ts";
-import { RANKED, searchStatement } from "./statements.ts";
+import { RANKED, type Statement, searchStatement } from "./statements.ts";
 
 /** A node of `EXPLAIN (FORMAT JSON)`. */
 interface PlanNode {
@@ -122,9 +122,19 @@ describe("GET /v1/agents/search past the ranked head", () => {
   });
 
   /** The scans of `agents` in the CTE `cte` of the search's plan, with how often each ran. */
-  async function scansIn(q: string, cte: string): Promise<{ node: string; loops: number }[]> {
+  async function scansIn(
+    q: string,
+    cte: string,
+    options: { tags?: string[]; narrow?: boolean } = {},
+  ): Promise<{ node: string; loops: number }[]> {
     const { db } = env.database;
-    const statement = searchStatement([], { limit: 20, offset: 0 }, await searchText(db, q));
+    const text = await searchText(db, q);
+    const statement = searchStatement(
+      options.tags ?? [],
+      { limit: 20, offset: 0 },
+      text,
+      options.narrow,
+    );
     const { rows } = await db.query<{ "QUERY PLAN": [{ Plan: PlanNode }] }>(
       `EXPLAIN (ANALYZE, FORMAT JSON) ${statement.text}`,
       statement.values,
@@ -159,21 +169,71 @@ describe("GET /v1/agents/search past the ranked head", () => {
     expect(named.every((scan) => scan.loops === 1)).toBe(true);
   });
 
+  /** The ids of a statement's page, in order, and its total. */
+  async function pageOf(statement: Statement): Promise<{ ids: string[]; total: number }> {
+    const { rows } = await env.database.db.query<{ agent_id: string | null; total: number }>(
+      statement.text,
+      statement.values,
+    );
+    return {
+      ids: rows.flatMap((row) => (row.agent_id ? [row.agent_id] : [])),
+      total: rows[0]?.total ?? 0,
+    };
+  }
+
+  it("finds the same pages when the text is checked on each tagged agent (narrowed)", async () => {
+    const { db } = env.database;
+    // Every kind of text: a word, the word being typed, several words, a substring, a name, no
+    // trigram (the window); pages in the head and past it; matches and none.
+    const texts = ["zebra", "zebr", "handles zebr", "the zebr", "ebr", "master", "_", "e", "okapi"];
+    let compared = 0;
+    for (const q of texts) {
+      const text = await searchText(db, q);
+      for (const [offset, limit] of [
+        [0, 20],
+        [95, 20],
+        [150, 37],
+      ] as const) {
+        const page = { limit, offset };
+        const indexed = await pageOf(searchStatement(["stripes"], page, text, false));
+        const narrowed = await pageOf(searchStatement(["stripes"], page, text, true));
+        expect(narrowed, `${q} ${offset}`).toEqual(indexed);
+        compared += indexed.ids.length;
+      }
+    }
+    expect(compared).toBeGreaterThan(400);
+  });
+
+  it("narrowed, reads the tagged agents in one scan, once", async () => {
+    for (const q of ["zebra", "zebr", "handles zebr", "_"]) {
+      const pool = await scansIn(q, "tagged", { tags: ["stripes"], narrow: true });
+      expect(pool, q).toEqual([expect.objectContaining({ loops: 1 })]);
+      // The matches come from the pool: no scan of agents of their own.
+      expect(await scansIn(q, "recent", { tags: ["stripes"], narrow: true }), q).toEqual([]);
+      expect(await scansIn(q, "named", { tags: ["stripes"], narrow: true }), q).toEqual([]);
+    }
+    // Not narrowed, the text's indexes or agents_newest find the matches.
+    expect(await scansIn("zebra", "recent", { tags: ["stripes"] })).not.toEqual([]);
+  });
+
   it("reaches agents through an index for every shape (sequential scans off)", async () => {
     const { db } = env.database;
-    const shapes: [string | undefined, string[], number][] = [
+    const shapes: [string | undefined, string[], number, boolean?][] = [
       [undefined, [], 0],
       [undefined, ["stripes"], 150],
       ["zebra", [], 0],
       ["zebra", ["stripes"], 150],
+      ["zebra", ["stripes"], 150, true],
       ["zebr", [], 0],
       ["handles zebr", [], 150],
+      ["handles zebr", ["stripes"], 0, true],
       ["ebr", [], 0],
       ["_", [], 0],
+      ["_", ["stripes"], 0, true],
     ];
-    for (const [q, tags, offset] of shapes) {
+    for (const [q, tags, offset, narrow] of shapes) {
       const text = q ? await searchText(db, q) : undefined;
-      const statement = searchStatement(tags, { limit: 20, offset }, text);
+      const statement = searchStatement(tags, { limit: 20, offset }, text, narrow);
       const plan = await db.transaction(async (tx) => {
         await tx.query("SET LOCAL enable_seqscan = off");
         const { rows } = await tx.query<{ "QUERY PLAN": unknown }>(

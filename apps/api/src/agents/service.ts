@@ -2,7 +2,8 @@ import type { Agent, AgentList, AgentStats, SearchAgentsQuery } from "@agnt/cont
 import type { Db, Queryable } from "../db/types.ts";
 import { AppError } from "../http/problem.ts";
 import * as sql from "./sql.ts";
-import { RANKED } from "./statements.ts";
+import { NARROW_TAGGED, RANKED } from "./statements.ts";
+import type { TagCounts } from "./tag-counts.ts";
 import type { SearchTexts } from "./text-cache.ts";
 
 /** An agent as stored, with its provider's name and its executors online (requireAgent). */
@@ -31,20 +32,29 @@ export function toAgent(row: sql.AgentRow): Agent {
   };
 }
 
+/** What a search remembers between requests. */
+export interface SearchDeps {
+  db: Db;
+  texts: SearchTexts;
+  tagCounts: TagCounts;
+}
+
 /**
  * Searches the catalogue. Blank text means no text filter; tags are all required. The total
- * counts up to RANKED matches; past it, `total_capped` says it is a lower bound.
+ * counts up to RANKED matches; past it, `total_capped` says it is a lower bound. A text with
+ * tags few agents have is checked on each of them (NARROW_TAGGED).
  */
-export async function searchAgents(
-  deps: { db: Db; texts: SearchTexts },
-  query: SearchAgentsQuery,
-): Promise<AgentList> {
+export async function searchAgents(deps: SearchDeps, query: SearchAgentsQuery): Promise<AgentList> {
   const { db } = deps;
   const q = query.q?.trim();
   const tags = [...new Set(query.tag ?? [])];
   const page = { limit: query.limit, offset: query.offset };
-  const text = q ? await deps.texts.get(db, q) : undefined;
-  const { rows, total } = await sql.searchAgents(db, tags, page, text);
+  const [text, tagged] = await Promise.all([
+    q ? deps.texts.get(db, q) : undefined,
+    q && tags.length > 0 ? deps.tagCounts.get(db, tags) : undefined,
+  ]);
+  const narrow = tagged !== undefined && tagged <= NARROW_TAGGED;
+  const { rows, total } = await sql.searchAgents(db, tags, page, text, narrow);
   const agents = rows.map(toAgent);
   if (total <= RANKED) return { agents, total };
   // More than RANKED match: at least that many, and at least as many as this page reaches.

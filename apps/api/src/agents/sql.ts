@@ -14,6 +14,7 @@ import {
   type SearchText,
   searchStatement,
   type TextRow,
+  taggedStatement,
   textStatement,
 } from "./statements.ts";
 
@@ -190,6 +191,13 @@ export async function searchText(db: Queryable, text: string): Promise<SearchTex
   return resolveText(plan, rows[0] as TextRow);
 }
 
+/** How many agents have every one of the tags, counted up to NARROW_TAGGED + 1. */
+export async function countTagged(db: Queryable, tags: string[]): Promise<number> {
+  const statement = taggedStatement(tags);
+  const { rows } = await db.query<{ tagged: number }>(statement.text, statement.values);
+  return (rows[0] as { tagged: number }).tagged;
+}
+
 /**
  * One page of matching agents (statements.ts searchStatement), and how many match, counted up
  * to RANKED + 1.
@@ -199,8 +207,9 @@ export async function searchAgents(
   tags: string[],
   page: { limit: number; offset: number },
   text?: SearchText,
+  narrow = false,
 ): Promise<{ rows: AgentRow[]; total: number }> {
-  const statement = searchStatement(tags, page, text);
+  const statement = searchStatement(tags, page, text, narrow);
   const { rows } = await db.query<AgentRow & { total: number }>(statement.text, statement.values);
   return {
     rows: rows.filter((row) => row.agent_id !== null),

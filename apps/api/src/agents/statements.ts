@@ -58,6 +58,17 @@ export const SHORT_TEXT_WINDOW = 5000;
  */
 const MARGIN = { either: 4, words: 1, separate: 2, name: 4 } as const;
 
+/**
+ * A text with tags is checked on each agent that has the tags (narrowed), instead of being
+ * looked up in the text indexes, when no more than this many agents have them all. Reading a
+ * tagged agent and checking the text on it costs a few microseconds, so a narrowed search
+ * costs a few milliseconds at most, whatever the text and however large the catalogue; a
+ * common word's or substring's index entries cost more than that to read at 100,000 agents,
+ * and more as the catalogue grows. Past it, the text indexes find the matches (the tags are
+ * keys of the same index scans) or agents_newest is walked, as without tags.
+ */
+export const NARROW_TAGGED = 2000;
+
 /** A condition one branch of newestMatches walks or collects, and its margin (MARGIN). */
 interface Branch {
   condition: string;
@@ -167,6 +178,15 @@ export interface TextRow {
   cutoff?: Date | null;
 }
 
+/** How many agents have every one of `tags`, counted up to NARROW_TAGGED + 1. */
+export function taggedStatement(tags: string[]): Statement {
+  return {
+    text: `SELECT count(*)::int AS tagged
+  FROM (SELECT FROM agents a WHERE a.tags @> $1::text[] LIMIT ${NARROW_TAGGED + 1}) m`,
+    values: [tags],
+  };
+}
+
 /** The text as searched: the plan with what textStatement returned. */
 export function resolveText(plan: TextPlan, row: TextRow): SearchText {
   const text: SearchText = { ...plan, words: row.words, typed: row.typed, rank: row.rank };
@@ -208,14 +228,23 @@ interface TextConditions {
   name?: () => string;
   /** The name contains the text: the bonus, computed on a few candidates only. */
   nameBonus: () => string;
+  /** Narrowed only: what the pool of tagged agents computes for each (`hit`, `name_hit`). */
+  pool?: () => string[];
 }
 
-function textConditions(params: Params, text: SearchText): TextConditions {
+function textConditions(params: Params, text: SearchText, narrow: boolean): TextConditions {
   const tsquery = (value: string) => `${params.add(value)}::tsquery`;
   // ts_match_vq is @@ spelled as a function: no index claims it, so it filters the rows found.
   const typed = () =>
     text.typed ? ` AND ts_match_vq(a.search_vector, ${tsquery(text.typed)})` : "";
-  const words = () => (text.words ? `a.search_vector @@ ${tsquery(text.words)}${typed()}` : "");
+  const words = () => {
+    if (!text.words) return "";
+    const match = narrow
+      ? `ts_match_vq(a.search_vector, ${tsquery(text.words)})`
+      : `a.search_vector @@ ${tsquery(text.words)}`;
+    return `${match}${typed()}`;
+  };
+  if (narrow) return narrowConditions(params, text, words);
   if (text.substring === "window") {
     // No trigram: strpos, which no trigram index claims, over the newest agents only.
     const lower = () => params.add(text.lower);
@@ -244,12 +273,40 @@ function textConditions(params: Params, text: SearchText): TextConditions {
   };
 }
 
+/**
+ * The conditions of a text checked on each agent the tags find (no index claims them), once
+ * per agent, as the pool of tagged agents is read (`hit`, and `name_hit` for the name
+ * matches): one branch. The window still bounds a text with no trigram, so that the matches
+ * do not depend on which way they were found.
+ */
+function narrowConditions(params: Params, text: SearchText, words: () => string): TextConditions {
+  const lower = () => params.add(text.lower);
+  const window = () =>
+    text.substring === "window" && text.cutoff
+      ? `a.created_at >= ${params.add(text.cutoff)} AND `
+      : "";
+  const nameBonus = () => `strpos(lower(a.name), ${lower()}) > 0`;
+  const hit = () => {
+    const word = words();
+    if (text.substring === "none") return word;
+    const substring = `${window()}strpos(a.search_text, ${lower()}) > 0`;
+    return word ? `(${substring}) OR ${word}` : substring;
+  };
+  const trigram = text.substring === "trigram";
+  return {
+    pool: () => [`(${hit()}) AS hit`, ...(trigram ? [`${nameBonus()} AS name_hit`] : [])],
+    branches: () => [{ condition: "a.hit", margin: 1 }],
+    ...(trigram ? { name: () => "a.name_hit" } : {}),
+    nameBonus,
+  };
+}
+
 /** What the ranking reads of a match. */
 const CANDIDATE = ["a.agent_id", "a.created_at", "a.name", "a.search_vector"];
 
 /** `columns` of the agents meeting `conditions` (joined by AND). */
-function select(columns: string[], conditions: (string | undefined)[]): string {
-  return `SELECT ${columns.join(", ")} FROM agents a WHERE ${conditions.filter(Boolean).join(" AND ")}`;
+function select(columns: string[], conditions: (string | undefined)[], from: string): string {
+  return `SELECT ${columns.join(", ")} FROM ${from} WHERE ${conditions.filter(Boolean).join(" AND ")}`;
 }
 
 /**
@@ -263,10 +320,11 @@ function newestMatches(
   tags: string | undefined,
   n: number,
   columns: string[],
+  from: string,
 ): string {
   const limited = branches.map(
     ({ condition, margin }) =>
-      `(${select(columns, [condition, tags])} ${NEWEST} LIMIT ${n * margin})`,
+      `(${select(columns, [condition, tags], from)} ${NEWEST} LIMIT ${n * margin})`,
   );
   const merged =
     limited.length === 1
@@ -303,12 +361,14 @@ ORDER BY ${order}`;
  * One page of matching agents. Without text: newest first. With text: first the RANKED newest
  * matches and the NAME_RANKED newest name matches, by relevance (full-text rank, plus 1 when
  * the name contains the text), then every other match, newest first. agent_id breaks ties.
- * Every row also carries `total`: the matches, counted up to RANKED + 1.
+ * Every row also carries `total`: the matches, counted up to RANKED + 1. `narrow`: the text is
+ * checked on each tagged agent (NARROW_TAGGED); the page is the same either way.
  */
 export function searchStatement(
   tags: string[],
   page: { limit: number; offset: number },
   text?: SearchText,
+  narrow = false,
 ): Statement {
   const params = new Params();
   const tagged = tags.length ? `a.tags @> ${params.add(tags)}::text[]` : undefined;
@@ -321,7 +381,11 @@ export function searchStatement(
     const total = `SELECT count(*) FROM (SELECT 1 FROM agents a ${where} LIMIT ${RANKED + 1}) m`;
     return { text: cards(ctes, total, false), values: params.values };
   }
-  const c = textConditions(params, text);
+  const narrowed = narrow && tagged !== undefined;
+  const c = textConditions(params, text, narrowed);
+  // Narrowed: the tagged agents, read once, then the text checked on each.
+  const from = narrowed ? "tagged a" : "agents a";
+  const filter = narrowed ? undefined : tagged;
   const limit = params.add(page.limit);
   const offset = params.add(page.offset);
   const rank = text.rank
@@ -335,17 +399,22 @@ export function searchStatement(
   const tail =
     page.offset + page.limit > RANKED
       ? `SELECT t.agent_id, t.created_at
-    FROM (${newestMatches(c.branches(), [older, tagged].filter(Boolean).join(" AND "), wanted, ["a.agent_id", "a.created_at"])}) t
+    FROM (${newestMatches(c.branches(), [older, filter].filter(Boolean).join(" AND "), wanted, ["a.agent_id", "a.created_at"], from)}) t
     WHERE (SELECT count(*) FROM recent) > ${RANKED}
       AND ${offset}::int + ${limit}::int > (SELECT count(*) FROM head)
       AND NOT EXISTS (SELECT 1 FROM head h WHERE h.agent_id = t.agent_id)`
       : undefined;
   const named = c.name
-    ? `SELECT * FROM (${select(CANDIDATE, [`(SELECT count(*) FROM recent) > ${RANKED}`, c.name(), tagged])} ${NEWEST} LIMIT ${NAME_RANKED * MARGIN.name}) n
+    ? `SELECT * FROM (${select(CANDIDATE, [`(SELECT count(*) FROM recent) > ${RANKED}`, c.name(), filter], from)} ${NEWEST} LIMIT ${NAME_RANKED * MARGIN.name}) n
   ORDER BY n.created_at DESC, n.agent_id DESC LIMIT ${NAME_RANKED}`
     : `SELECT ${CANDIDATE.join(", ")} FROM agents a WHERE false`;
-  const ctes = `recent AS MATERIALIZED (
-  ${newestMatches(c.branches(), tagged, RANKED + 1, CANDIDATE)}
+  const pool = c.pool
+    ? `tagged AS MATERIALIZED (
+  SELECT ${[...CANDIDATE, ...c.pool()].join(", ")} FROM agents a WHERE ${tagged}
+), `
+    : "";
+  const ctes = `${pool}recent AS MATERIALIZED (
+  ${newestMatches(c.branches(), filter, RANKED + 1, CANDIDATE, from)}
 ), oldest AS (
   SELECT created_at, agent_id FROM recent ORDER BY created_at, agent_id LIMIT 1
 ), named AS MATERIALIZED (
