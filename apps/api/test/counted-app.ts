@@ -39,6 +39,17 @@ export function useCountedApp(options: { writeDelayMs?: number } = {}): CountedA
         }
         return database.db.query(sql, params, queryOptions);
       },
+      // Statements inside transactions are recorded too.
+      transaction: (fn) =>
+        database.db.transaction((tx) =>
+          fn({
+            ...tx,
+            query: (sql, params, queryOptions) => {
+              counted.statements.push(sql.trimStart());
+              return tx.query(sql, params, queryOptions);
+            },
+          }),
+        ),
     };
     counted.database = database;
     counted.app = await buildApp({

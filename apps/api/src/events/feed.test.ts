@@ -347,11 +347,15 @@ describe("ChangeFeed", () => {
       expect(feed.knownEmpty(topic, "exec:x")).toBe(true);
       expect(feed.knownEmpty(topic, "exec:y")).toBe(false);
       expect(feed.knownEmpty(topics.pendingOfAgent("a2"), "exec:x")).toBe(false);
+      // Where the holder's last read found nothing (what a completion's next take asks).
+      expect(feed.knownEmptyTopic("exec:x")).toBe(topic);
+      expect(feed.knownEmptyTopic("exec:y")).toBeUndefined();
       // A job of another agent changes nothing here; one of this agent ends it.
       feed.publish({ ...change, jobId: "j2", agentId: "a2" });
       expect(feed.knownEmpty(topic, "exec:x")).toBe(true);
       feed.publish(change);
       expect(feed.knownEmpty(topic, "exec:x")).toBe(false);
+      expect(feed.knownEmptyTopic("exec:x")).toBeUndefined();
       await feed.close();
     });
 

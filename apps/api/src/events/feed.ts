@@ -277,6 +277,8 @@ export class ChangeFeed {
   readonly #lastPending = new Map<string, number>();
   /** Per pending topic and holder, when a read found nothing it could take (`foundNone`). */
   readonly #empty = new TtlMap<string, number>({ ttlMs: KNOWN_EMPTY_MS, maxEntries: 10_000 });
+  /** Per holder, the pending topic its last read found nothing on (`knownEmptyTopic`). */
+  readonly #emptyTopic = new TtlMap<string, string>({ ttlMs: KNOWN_EMPTY_MS, maxEntries: 10_000 });
   readonly #listeners = new ChangeListeners();
   readonly #state: FeedState = {
     closed: () => this.#closed,
@@ -382,6 +384,16 @@ export class ChangeFeed {
     if (!this.#listening || this.#closed) return;
     if ((this.#lastPending.get(topic) ?? 0) > mark) return;
     this.#empty.set(`${topic}|${holder}`, mark);
+    this.#emptyTopic.set(holder, topic);
+  }
+
+  /**
+   * The pending topic the holder's last read found nothing on, while that still holds
+   * (`knownEmpty`): a completion of a job on it need not look for the next one.
+   */
+  knownEmptyTopic(holder: string): string | undefined {
+    const topic = this.#emptyTopic.get(holder);
+    return topic !== undefined && this.knownEmpty(topic, holder) ? topic : undefined;
   }
 
   /** True when a recent read found nothing `holder` could take on `topic` (see `foundNone`). */
@@ -392,6 +404,7 @@ export class ChangeFeed {
 
   #forgetEmpty(): void {
     this.#empty.clear();
+    this.#emptyTopic.clear();
     this.#lastPending.clear();
   }
 

@@ -368,6 +368,50 @@ describe("a poll right after its executor found nothing to take", () => {
     expect(takes()).toBe(1);
   });
 
+  it("a completion looks for no next job either, until one becomes pending", async () => {
+    expect((await order()).statusCode).toBe(201);
+    expect((await order()).statusCode).toBe(201);
+    const held = (await call("GET", pollPath(0).replace("limit=1", "limit=2"), env.providerKey))
+      .json()
+      .jobs.map((j: JobBody) => j.job_id);
+    expect(held).toHaveLength(2);
+    expect((await call("GET", pollPath(0), env.providerKey)).json().jobs).toEqual([]);
+    const complete = (jobId: string) =>
+      call("POST", `/v1/executor/jobs/${jobId}/complete?next=start`, env.providerKey, {
+        attempt: 1,
+      });
+    env.statements.length = 0;
+    const first = await complete(held[0]);
+    expect(first.json()).toMatchObject({ status: "completed", next_jobs: [] });
+    expect(takes()).toBe(0);
+    // A job became pending: the next completion takes it.
+    expect((await order()).statusCode).toBe(201);
+    env.statements.length = 0;
+    const second = await complete(held[1]);
+    expect(second.json().next_jobs.map((j: JobBody) => j.status)).toEqual(["running"]);
+    expect(takes()).toBe(1);
+    // With result files too: found nothing just now (a poll), so the completion reads nothing.
+    expect((await call("GET", pollPath(0), env.providerKey)).json().jobs).toEqual([]);
+    const form = multipart([
+      { name: "attempt", value: "1" },
+      { name: "files", filename: "summary.md", value: "# Done\n", contentType: "text/markdown" },
+    ]);
+    env.statements.length = 0;
+    const withFiles = await env.app.inject({
+      method: "POST",
+      url: `/v1/executor/jobs/${second.json().next_jobs[0].job_id}/complete?next=start`,
+      headers: {
+        ...form.headers,
+        authorization: `Bearer ${env.providerKey}`,
+        "agnt-executor-id": "exec-a",
+      },
+      payload: form.body,
+    });
+    expect(withFiles.statusCode, withFiles.body).toBe(200);
+    expect(withFiles.json()).toMatchObject({ status: "completed", next_jobs: [] });
+    expect(env.statements.filter((sql) => /picked AS/.test(sql))).toEqual([]);
+  });
+
   it("reads first when a job became pending since, or when it asks not to wait", async () => {
     expect((await call("GET", pollPath(0), env.providerKey)).json().jobs).toEqual([]);
     expect((await order()).statusCode).toBe(201);

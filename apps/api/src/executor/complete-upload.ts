@@ -4,7 +4,14 @@ import { recordResultFiles } from "../files/service.ts";
 import { type UploadBody, UploadSession } from "../files/upload.ts";
 import type { JobRow } from "../jobs/model.ts";
 import { checkTransition, transition } from "../lifecycle/service.ts";
-import { agreedAttempt, completed, completion, type ExecutorDeps, tookNext } from "./service.ts";
+import {
+  agreedAttempt,
+  completed,
+  completion,
+  type ExecutorDeps,
+  nothingNext,
+  tookNext,
+} from "./service.ts";
 import { type ClaimTake, takePendingJobs } from "./sql.ts";
 
 /**
@@ -41,6 +48,7 @@ export async function completeWithFiles(
     const files = session.files;
     let taken: JobRow[] | undefined;
     const mark = deps.feed.pendingMark();
+    const emptyTopic = take && deps.feed.knownEmptyTopic(take.holder);
     const row = await transition(
       deps,
       jobId,
@@ -49,11 +57,15 @@ export async function completeWithFiles(
       async (tx, done) => {
         await recordResultFiles(tx, done.job_id, files);
         if (!take) return;
+        // Known to find nothing: no read, so nothing learned either (no tookNext).
+        if (nothingNext(emptyTopic, done)) return;
         const filter = { providerAccountId, agentId: done.agent_id, limit: 1 };
         taken = (await takePendingJobs(tx, filter, take)).rows;
       },
     );
-    if (take && taken) tookNext(deps.feed, take, row.agent_id, mark, taken);
+    if (!take) return completed(row, undefined);
+    if (!taken) return completed(row, []);
+    tookNext(deps.feed, take, row.agent_id, mark, taken);
     return completed(row, taken);
   } catch (error) {
     await session.abandon();

@@ -249,8 +249,20 @@ export function completed(done: JobRow, taken: JobRow[] | undefined): CompletedJ
 }
 
 /**
+ * Whether the completed job's agent is where the executor's last read found no job it could
+ * take, with none pending there since (`ChangeFeed.knownEmptyTopic`): nothing to take next.
+ */
+export function nothingNext(emptyTopic: string | undefined, done: JobRow): boolean {
+  return emptyTopic !== undefined && emptyTopic === topics.pendingOfAgent(done.agent_id);
+}
+
+/**
  * Completes a running job without result files; with `take`, the same statement takes the
- * agent's next pending job for the executor (`sql.completeAndTake`).
+ * agent's next pending job for the executor (`sql.completeAndTake`). When the executor's last
+ * read found nothing to take and nothing became pending since (as when every job reaches it
+ * handed at its order), there is nothing to look for: the completion is a plain transition
+ * (batched with others), and only a job of another agent than the one known empty is looked
+ * for after it.
  */
 export async function completeJob(
   deps: ExecutorDeps,
@@ -260,7 +272,17 @@ export async function completeJob(
   take?: sql.ClaimTake,
 ): Promise<CompletedJob> {
   const change = completion(providerAccountId, attempt);
-  if (!take) return toJob(await transition(deps, jobId, change.scope, change));
+  const emptyTopic = take && deps.feed.knownEmptyTopic(take.holder);
+  if (!take || emptyTopic) {
+    const done = await transition(deps, jobId, change.scope, change);
+    if (!take) return toJob(done);
+    if (nothingNext(emptyTopic, done)) return completed(done, []);
+    const mark = deps.feed.pendingMark();
+    const filter = { providerAccountId, agentId: done.agent_id, limit: 1 };
+    const { rows } = await sql.takePendingJobs(deps.db, filter, take);
+    tookNext(deps.feed, take, done.agent_id, mark, rows);
+    return completed(done, rows);
+  }
   let taken: JobRow[] = [];
   const mark = deps.feed.pendingMark();
   const done = await applyTransition(deps, jobId, change.scope, change, async (full) => {
