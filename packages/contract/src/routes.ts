@@ -284,7 +284,7 @@ export const routes = {
     path: "/v1/executor/jobs/{job_id}/complete",
     summary: "Complete a running job.",
     description:
-      "JSON `{attempt}` (or no body) completes without files. With result files: multipart/form-data with an optional `attempt` field, then `files` parts. The key, ownership, status and (when `?attempt=` is given) the attempt are checked before any byte of the body is read; a refused or failed upload leaves nothing stored and the job unchanged, so it can be retried. Without an attempt (query or field) the completion applies to the current attempt, unfenced. With `?next=accept|start` the same transaction also takes the agent's next pending job for you (`next_jobs`).",
+      "JSON `{attempt}` (or no body) completes without files. With result files: multipart/form-data with an optional `attempt` field, then `files` parts. The key, ownership, status and (when `?attempt=` is given) the attempt are checked before any byte of the body is read; a refused or failed upload leaves nothing stored and the job unchanged, so it can be retried. Without an attempt (query or field) the completion applies to the current attempt, unfenced. With `?next=accept|start` the API also takes the agent's next pending job for you (`next_jobs`), as a claiming poll would.",
     tag: "executor",
     auth: "provider",
     headers: ExecutorHeaders,
