@@ -1,5 +1,5 @@
 import {
-  NARROW_TAGGED,
+  narrows,
   planText,
   resolveText,
   type Statement,
@@ -42,7 +42,7 @@ async function statementsOf(db: BenchDb, query: SearchQuery): Promise<[string, S
   if (tags.length > 0) {
     const count = taggedStatement(tags);
     const [counted] = await db.query<{ tagged: number }>(count.text, count.values);
-    narrow = (counted as { tagged: number }).tagged <= NARROW_TAGGED;
+    narrow = narrows((counted as { tagged: number }).tagged);
     statements.push(["tagged", count]);
   }
   statements.push(["page", searchStatement(tags, page, resolveText(plan, row as TextRow), narrow)]);

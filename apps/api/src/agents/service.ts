@@ -2,7 +2,7 @@ import type { Agent, AgentList, AgentStats, SearchAgentsQuery } from "@agnt/cont
 import type { Db, Queryable } from "../db/types.ts";
 import { AppError } from "../http/problem.ts";
 import * as sql from "./sql.ts";
-import { NARROW_TAGGED, RANKED } from "./statements.ts";
+import { narrows, RANKED } from "./statements.ts";
 import type { TagCounts } from "./tag-counts.ts";
 import type { SearchTexts } from "./text-cache.ts";
 
@@ -53,8 +53,7 @@ export async function searchAgents(deps: SearchDeps, query: SearchAgentsQuery): 
     q ? deps.texts.get(db, q) : undefined,
     q && tags.length > 0 ? deps.tagCounts.get(db, tags) : undefined,
   ]);
-  const narrow = tagged !== undefined && tagged <= NARROW_TAGGED;
-  const { rows, total } = await sql.searchAgents(db, tags, page, text, narrow);
+  const { rows, total } = await sql.searchAgents(db, tags, page, text, narrows(tagged));
   const agents = rows.map(toAgent);
   if (total <= RANKED) return { agents, total };
   // More than RANKED match: at least that many, and at least as many as this page reaches.

@@ -71,6 +71,11 @@ const MARGIN = { either: 4, words: 1, separate: 2, name: 4 } as const;
  */
 export const NARROW_TAGGED = 2000;
 
+/** Whether a search with text and `tagged` agents having its tags is narrowed (NARROW_TAGGED). */
+export function narrows(tagged: number | undefined): boolean {
+  return tagged !== undefined && tagged <= NARROW_TAGGED;
+}
+
 /** A condition one branch of newestMatches walks or collects, and its margin (MARGIN). */
 interface Branch {
   condition: string;

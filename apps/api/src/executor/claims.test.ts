@@ -412,6 +412,39 @@ describe("a poll right after its executor found nothing to take", () => {
     expect(env.statements.filter((sql) => /picked AS/.test(sql))).toEqual([]);
   });
 
+  it("a completion of another agent's job than the one known empty still takes that agent's next job", async () => {
+    const { rows } = await env.database.db.query<{ agent_id: string }>(
+      `INSERT INTO agents (owner_account_id, slug, name, description, tags, pricing, input_schema,
+                           output_schema)
+       SELECT owner_account_id, 'second-agent', 'Second agent', description, tags, pricing,
+              input_schema, output_schema
+       FROM agents WHERE agent_id = $1 RETURNING agent_id`,
+      [env.agentId],
+    );
+    const other = (rows[0] as { agent_id: string }).agent_id;
+    const orderOther = () =>
+      call("POST", "/v1/jobs", env.buyerKey, {
+        agent_id: other,
+        prompt: "p",
+        params: { language: "go" },
+      });
+    const otherPoll = pollPath(0).replace(env.agentId, other);
+    expect((await orderOther()).statusCode).toBe(201);
+    const [held] = (await call("GET", otherPoll, env.providerKey)).json().jobs;
+    const waiting = (await orderOther()).json().job_id;
+    // Nothing to take for the first agent: that is what exec-a knows empty now.
+    while ((await call("GET", pollPath(0), env.providerKey)).json().jobs.length > 0);
+    const done = await call(
+      "POST",
+      `/v1/executor/jobs/${held.job_id}/complete?next=start`,
+      env.providerKey,
+      { attempt: 1 },
+    );
+    expect(done.json().next_jobs.map((j: JobBody) => [j.job_id, j.status])).toEqual([
+      [waiting, "running"],
+    ]);
+  });
+
   it("reads first when a job became pending since, or when it asks not to wait", async () => {
     expect((await call("GET", pollPath(0), env.providerKey)).json().jobs).toEqual([]);
     expect((await order()).statusCode).toBe(201);

@@ -10,9 +10,10 @@ import {
   completion,
   type ExecutorDeps,
   nothingNext,
+  takeNext,
   tookNext,
 } from "./service.ts";
-import { type ClaimTake, takePendingJobs } from "./sql.ts";
+import type { ClaimTake } from "./sql.ts";
 
 /**
  * Completes a running job with result files (multipart/form-data: an optional `attempt`
@@ -59,8 +60,7 @@ export async function completeWithFiles(
         if (!take) return;
         // Known to find nothing: no read, so nothing learned either (no tookNext).
         if (nothingNext(emptyTopic, done)) return;
-        const filter = { providerAccountId, agentId: done.agent_id, limit: 1 };
-        taken = (await takePendingJobs(tx, filter, take)).rows;
+        taken = await takeNext(tx, providerAccountId, done.agent_id, take);
       },
     );
     if (!take) return completed(row, undefined);

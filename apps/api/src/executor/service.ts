@@ -13,6 +13,7 @@ import {
   type StatusUpdateRequest,
 } from "@agnt/contract";
 import type { AgentCache } from "../agents/order-cache.ts";
+import type { Queryable } from "../db/types.ts";
 import { type ChangeFeed, topics, waitUntil } from "../events/feed.ts";
 import { type FilesDeps, inputFiles } from "../files/service.ts";
 import { AppError } from "../http/problem.ts";
@@ -256,6 +257,16 @@ export function nothingNext(emptyTopic: string | undefined, done: JobRow): boole
   return emptyTopic !== undefined && emptyTopic === topics.pendingOfAgent(done.agent_id);
 }
 
+/** Takes the agent's next pending job for the executor, as a completion's `?next=` does. */
+export async function takeNext(
+  db: Queryable,
+  providerAccountId: string,
+  agentId: string,
+  take: sql.ClaimTake,
+): Promise<JobRow[]> {
+  return (await sql.takePendingJobs(db, { providerAccountId, agentId, limit: 1 }, take)).rows;
+}
+
 /**
  * Completes a running job without result files; with `take`, the same statement takes the
  * agent's next pending job for the executor (`sql.completeAndTake`). When the executor's last
@@ -278,8 +289,7 @@ export async function completeJob(
     if (!take) return toJob(done);
     if (nothingNext(emptyTopic, done)) return completed(done, []);
     const mark = deps.feed.pendingMark();
-    const filter = { providerAccountId, agentId: done.agent_id, limit: 1 };
-    const { rows } = await sql.takePendingJobs(deps.db, filter, take);
+    const rows = await takeNext(deps.db, providerAccountId, done.agent_id, take);
     tookNext(deps.feed, take, done.agent_id, mark, rows);
     return completed(done, rows);
   }
