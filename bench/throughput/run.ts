@@ -6,6 +6,7 @@ import { createDatabase, type DatabaseCounters, openCounters, serverSettings } f
 import type { Percentiles } from "./recorder.ts";
 import { pairWithPgBoss, type SystemSummary, summarize } from "./summary.ts";
 import { setupAgnt } from "./systems/agnt.ts";
+import { setupFloor } from "./systems/floor.ts";
 import { setupPgBoss } from "./systems/pgboss.ts";
 import { setupRaw } from "./systems/raw.ts";
 import {
@@ -24,6 +25,7 @@ const SETUPS: Record<SystemName, SystemSetup> = {
   "agnt-steps": (context) => setupAgnt(context, "steps"),
   pgboss: setupPgBoss,
   raw: setupRaw,
+  floor: setupFloor,
 };
 
 /** Everything a benchmark run is told. */

@@ -16,7 +16,12 @@ function expectNumbers(result: SystemResult, kind: "pglite" | "postgres"): void 
     expect(p.p99).toBeGreaterThanOrEqual(p.p50);
   }
   expect(result.cpuMsPerJob.bench).toBeGreaterThan(0);
-  if (result.system === "agnt" || result.system === "agnt-steps") {
+  if (result.system === "floor") {
+    // The order, the poll that is handed (or takes) the job, the completion.
+    expect(result.httpRequestsPerJob).toBeGreaterThanOrEqual(3);
+    expect(result.cpuMsPerJob.api).toBeGreaterThan(0);
+    expect(result.conflictsPerJob).toBe(0);
+  } else if (result.system === "agnt" || result.system === "agnt-steps") {
     // The buyer's create and a completion that takes the next job (plus polls when the queue
     // is empty), or poll, accept, start and complete.
     expect(result.httpRequestsPerJob).toBeGreaterThanOrEqual(result.system === "agnt" ? 2 : 5);
@@ -27,28 +32,40 @@ function expectNumbers(result: SystemResult, kind: "pglite" | "postgres"): void 
   if (kind === "postgres") {
     // Create, claim and finish each commit at least once; agnt's completion that takes the
     // next job is one commit for both (and orders may share an INSERT): at least one per job.
-    expect(result.transactionsPerJob).toBeGreaterThanOrEqual(result.system === "agnt" ? 1 : 3);
-    expect(result.rowsWrittenPerJob).toBeGreaterThanOrEqual(3);
+    // The floor's order and hand-off are one INSERT: two commits and two row writes at least.
+    const least = { agnt: 1, floor: 2 } as Record<string, number>;
+    expect(result.transactionsPerJob).toBeGreaterThanOrEqual(least[result.system] ?? 3);
+    expect(result.rowsWrittenPerJob).toBeGreaterThanOrEqual(result.system === "floor" ? 2 : 3);
     expect(result.cpuMsPerJob.postgres).not.toBeNull();
   }
 }
 
 describe("throughput benchmark, smoke run", () => {
-  it("runs agnt (both flows), pg-boss and the raw queue on PGlite", async () => {
+  it("runs agnt (both flows), pg-boss and the raw queue on PGlite; the floor says it needs a server", async () => {
     const { options } = parseOptions([...SMALL, "--db", "pglite"], {});
     const doc = await runBenchmark(options);
-    expect(doc.results.map((r) => r.system)).toEqual(["agnt", "agnt-steps", "pgboss", "raw"]);
-    for (const result of doc.results) expectNumbers(result, "pglite");
+    expect(doc.results.map((r) => r.system)).toEqual([
+      "agnt",
+      "agnt-steps",
+      "pgboss",
+      "raw",
+      "floor",
+    ]);
+    for (const result of doc.results) {
+      if (result.system === "floor") expect(result.status).toBe("unsupported");
+      else expectNumbers(result, "pglite");
+    }
   });
 
   it.runIf(process.env.TEST_DATABASE_URL)(
-    "runs agnt (both flows), pg-boss and the raw queue on the PostgreSQL server",
+    "runs agnt (both flows), pg-boss, the raw queue and the HTTP floor on the PostgreSQL server",
     async () => {
       const { options } = parseOptions([...SMALL, "--db", "postgres"], {
         BENCH_DATABASE_URL: process.env.TEST_DATABASE_URL,
       });
       const doc = await runBenchmark(options);
       expect(doc.postgres?.server_version).toBeTruthy();
+      expect(doc.results.map((r) => r.system)).toContain("floor");
       for (const result of doc.results) expectNumbers(result, "postgres");
     },
   );

@@ -1,5 +1,5 @@
 /** The names of the systems the benchmark can drive, in the order they run. */
-export const SYSTEM_NAMES = ["agnt", "agnt-steps", "pgboss", "raw"] as const;
+export const SYSTEM_NAMES = ["agnt", "agnt-steps", "pgboss", "raw", "floor"] as const;
 /** One of the systems the benchmark can drive. */
 export type SystemName = (typeof SYSTEM_NAMES)[number];
 
