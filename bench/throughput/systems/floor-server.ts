@@ -6,6 +6,8 @@ import pg from "pg";
  * and a `pg` pool of 10, no keys, validation, logging, history, leases or batching; one table,
  * one row per job. Like agnt, a job ordered while a poll waits is inserted already running for
  * that poll's executor and handed to it; otherwise polls take with `FOR UPDATE SKIP LOCKED`.
+ * With no leases, a job handed to a poll whose client leaves while the job's INSERT runs stays
+ * running: the benchmark's executors leave only once every job is done.
  * Run by `floor.ts` as its own process: `DATABASE_URL` names the database; it prints
  * `listening on URL` on stderr.
  *
