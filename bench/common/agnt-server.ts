@@ -30,7 +30,7 @@ export function runCommand(args: string[], env: Record<string, string>): Record<
   return JSON.parse(result.stdout.trim().split("\n").pop() ?? "");
 }
 
-/** A running `agnt-server start`. */
+/** A running server process (`agnt-server start`, or another started by `startListening`). */
 export interface ServerProcess {
   child: ChildProcess;
   pid: number;
@@ -40,14 +40,27 @@ export interface ServerProcess {
 }
 
 /**
- * Starts `node [nodeArgs] agnt-server.js start` and resolves once it prints where it listens.
- * Its stdout (the request log) goes to /dev/null; stderr is kept, last 64 KiB, for errors.
+ * Starts `node [nodeArgs] agnt-server.js start` and resolves once it prints where it listens
+ * (`startListening`).
  */
 export function startServer(
   env: Record<string, string>,
   nodeArgs: string[],
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, BIN, "start"], {
+  return startListening("agnt-server", [...nodeArgs, BIN, "start"], env);
+}
+
+/**
+ * Starts `node args` with `serverEnv(env)` and resolves once it prints `listening on URL` on
+ * stderr (the agnt server, or another HTTP server a benchmark compares it with). Its stdout
+ * (a request log) goes to /dev/null; stderr is kept, last 64 KiB, for errors.
+ */
+export function startListening(
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, args, {
     env: serverEnv(env),
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -70,7 +83,7 @@ export function startServer(
   return new Promise((resolvePromise, reject) => {
     const timer = setTimeout(() => {
       void stop();
-      reject(new Error(`agnt-server did not start in 120 s:\n${stderr}`));
+      reject(new Error(`${name} did not start in 120 s:\n${stderr}`));
     }, 120_000);
     child.stderr?.on("data", (chunk: Buffer) => {
       stderr = (stderr + chunk.toString()).slice(-65_536);
@@ -83,7 +96,7 @@ export function startServer(
     });
     child.once("exit", (code) => {
       clearTimeout(timer);
-      reject(new Error(`agnt-server exited with ${code}:\n${stderr}`));
+      reject(new Error(`${name} exited with ${code}:\n${stderr}`));
     });
   });
 }

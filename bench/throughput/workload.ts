@@ -34,8 +34,8 @@ const STALL_MS = 60_000;
 export async function runWorkload(driver: Driver, shape: WorkloadShape): Promise<WorkloadRun> {
   const recorder = new Recorder();
   const stop = new AbortController();
-  // Every executor's poll and sleep listens to it: 16 and more are expected, not a leak.
-  setMaxListeners(shape.executors + shape.buyers + 10, stop.signal);
+  // Each executor's poll (or its sleep on an empty queue) listens to it: not a leak.
+  setMaxListeners(shape.executors + 10, stop.signal);
   let issued = 0;
   let completed = 0;
   let endMs = 0;

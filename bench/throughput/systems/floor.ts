@@ -1,6 +1,5 @@
-import { spawn } from "node:child_process";
 import { resolve } from "node:path";
-import { serverEnv } from "../../common/agnt-server.ts";
+import { startListening } from "../../common/agnt-server.ts";
 import { HttpClient } from "./http.ts";
 import {
   type Claimed,
@@ -12,29 +11,6 @@ import {
 
 const SERVER = resolve(import.meta.dirname, "floor-server.ts");
 
-/** Starts `floor-server.ts` in its own process; resolves with it once it prints where it listens. */
-function startFloorServer(databaseUrl: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", SERVER], {
-    env: serverEnv({ DATABASE_URL: databaseUrl }),
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  const exited = new Promise<void>((done) => child.once("exit", () => done()));
-  const url = new Promise<string>((found, fail) => {
-    let stderr = "";
-    child.stderr?.on("data", (chunk: Buffer) => {
-      stderr = (stderr + chunk.toString()).slice(-65_536);
-      const match = /listening on (http:\/\/\S+)/.exec(stderr);
-      if (match?.[1]) found(match[1]);
-    });
-    void exited.then(() => fail(new Error(`floor server exited:\n${stderr}`)));
-  });
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-    await exited;
-  };
-  return { child, url, stop };
-}
-
 /**
  * The floor of an HTTP job queue (`floor-server.ts`): Fastify and `pg` with nothing else, in
  * its own process, driven like agnt — buyers `POST /jobs`, executors long-poll
@@ -44,14 +20,10 @@ function startFloorServer(databaseUrl: string) {
  */
 export async function setupFloor(context: SystemContext): Promise<SystemUnderTest> {
   if (context.db.kind !== "postgres") throw new Unsupported("the floor runs on a server only");
-  const server = startFloorServer(context.db.url);
-  let http: HttpClient;
-  try {
-    http = new HttpClient(await server.url);
-  } catch (error) {
-    await server.stop();
-    throw error;
-  }
+  const server = await startListening("floor server", ["--import", "tsx", SERVER], {
+    DATABASE_URL: context.db.url,
+  });
+  const http = new HttpClient(server.url);
   const driver: Driver = {
     async create() {
       const reply = await http.request("POST", "/jobs", {}, { prompt: "bench", params: {} });
@@ -73,7 +45,7 @@ export async function setupFloor(context: SystemContext): Promise<SystemUnderTes
   };
   return {
     driver,
-    serverPid: server.child.pid,
+    serverPid: server.pid,
     counters: () => ({ httpRequests: http.requests, conflicts: 0 }),
     async countJobs() {
       const reply = await http.request("GET", "/counts", {});
