@@ -53,6 +53,9 @@ class Params {
 /**
  * The pieces of a take's statement: `picked` selects the pending jobs it may take (`agent`, a
  * SQL expression, or every agent of the provider), `update` takes them (without RETURNING).
+ * The update finds the picked jobs by primary key (`= ANY (ARRAY(…))`): as a join with
+ * `picked` (`IN (SELECT …)`), whose size the prepared plan cannot know (its LIMIT is a
+ * parameter), the planner chose to scan the whole jobs table for every take.
  */
 function takeSql(
   params: Params,
@@ -75,7 +78,7 @@ function takeSql(
       picked,
       update: `UPDATE jobs SET reserved_until = now() + make_interval(secs => ${seconds}::float8),
          reserved_by = ${holder}
-     WHERE jobs.job_id IN (SELECT job_id FROM picked)`,
+     WHERE jobs.job_id = ANY (ARRAY(SELECT job_id FROM picked))`,
     };
   }
   const started = take.kind === "start";
@@ -87,7 +90,7 @@ function takeSql(
          changed_by_account_id = ${provider}
      FROM (SELECT ${params.add(take.leaseSeconds)}::float8 AS v_lease_secs,
                   ${params.add(take.executorId)}::text AS v_executor) v
-     WHERE jobs.job_id IN (SELECT job_id FROM picked)`,
+     WHERE jobs.job_id = ANY (ARRAY(SELECT job_id FROM picked))`,
   };
 }
 
@@ -102,7 +105,7 @@ function oldestFirst<T extends JobRow>(rows: T[]): T[] {
  * Takes up to `limit` of the provider's pending jobs for one poll, oldest first: jobs no one
  * holds, whose reservation lapsed, or that the poll's `holder` holds already. A reservation
  * holds them for the holder (renewed when held already); an accept or start moves them along
- * the lifecycle as the executor's own status calls would (the jobs_changed trigger records a
+ * the lifecycle as the executor's own status calls would (the jobs_updated trigger records a
  * start as accepted, then running). Rows another poll is taking at this moment are skipped
  * (`FOR UPDATE SKIP LOCKED`), so concurrent polls are never handed the same job and never
  * wait for each other. Returns the jobs, oldest first, and until when reserved ones are held.

@@ -89,7 +89,7 @@ const SETS: Record<JobStatus, string> = {
  * One conditional UPDATE for a batch of jobs of one shape: each job changes only if it is in
  * its scope, in one of the `from` statuses and (when given) at the expected attempt. Of
  * concurrent callers for one job exactly one can match (in one batch too: a row is updated
- * once). The jobs_changed trigger writes each job's job_events row in the same
+ * once). The jobs_updated trigger writes each job's job_events row in the same
  * statement. Returns, per item in order, the changed job or undefined when nothing matched.
  */
 export async function transitionJobs(
@@ -112,20 +112,30 @@ export async function transitionJobs(
 /**
  * The conditional UPDATE of `transitionJobs`, without its RETURNING (`v`: each item's values),
  * and its parameters; also a step of larger statements (`executor/sql.ts` completeAndTake).
+ *
+ * Its plan must find each job by primary key whatever the table's statistics say, and stay
+ * the one prepared plan: the shape (statuses, actor) is literal, one statement text per shape,
+ * and every other condition is one filter that no index can serve (`(…) IS TRUE`). Written
+ * as plain conditions, the known statuses let the planner prefer an index keyed on status
+ * (jobs_provider, or the partial index of leased jobs), which holds an entry for every status
+ * a job passed through until vacuum removes it, while the planner counts live rows only: on a
+ * busy queue such a lookup read 45 buffers instead of 4, and plans that depend on the
+ * statuses were made again for every call instead of once (docs/performance.md, 2026-12-07).
  */
 export function transitionUpdate(
   shape: TransitionShape,
   items: readonly TransitionItem[],
 ): { text: string; values: unknown[] } {
-  const source = batchSource(items, 4, VALUES);
+  const source = batchSource(items, 1, VALUES);
   return {
     text: `UPDATE jobs
-     SET status = $1, ${SETS[shape.to]}, updated_at = now(), changed_by = $2,
+     SET status = ${lit(shape.to)}, ${SETS[shape.to]}, updated_at = now(), changed_by = ${lit(shape.actor)},
          changed_by_account_id = v.v_actor_account
      FROM ${source.sql}
-     WHERE jobs.job_id = v.v_job AND jobs.${SCOPE_COLUMN[shape.scope]} = v.v_account
-       AND jobs.status = ANY($3::text[]) AND (v.v_attempt IS NULL OR jobs.attempt = v.v_attempt)`,
-    values: [shape.to, shape.actor, shape.from, ...source.values],
+     WHERE jobs.job_id = v.v_job
+       AND (jobs.${SCOPE_COLUMN[shape.scope]} = v.v_account AND jobs.status IN (${litList(shape.from)})
+            AND (v.v_attempt IS NULL OR jobs.attempt = v.v_attempt)) IS TRUE`,
+    values: source.values,
   };
 }
 
@@ -163,6 +173,7 @@ export interface JobState {
 /**
  * Renews the lease of a job the executor holds in one of the `from` statuses (at this attempt,
  * when given), with optional progress. Returns the job, or undefined when nothing matched.
+ * The job is found by primary key alone, as in `transitionUpdate`.
  */
 export async function renewLease(
   db: Queryable,
@@ -183,8 +194,9 @@ export async function renewLease(
          progress_message = COALESCE($6::text, progress_message),
          updated_at = CASE WHEN $5::int IS NULL AND $6::text IS NULL THEN updated_at ELSE now() END,
          changed_by = ${lit("executor" satisfies Actor)}, changed_by_account_id = $2
-     WHERE job_id = $1 AND provider_account_id = $2 AND ($3::int IS NULL OR attempt = $3::int)
-       AND status = ANY($7::text[])
+     WHERE job_id = $1
+       AND (provider_account_id = $2 AND ($3::int IS NULL OR attempt = $3::int)
+            AND status = ANY($7::text[])) IS TRUE
      RETURNING ${JOB_COLUMNS}`,
     [
       jobId,
