@@ -79,7 +79,7 @@ function needsEveryChange(topic: string): boolean {
  */
 export const KNOWN_EMPTY_MS = 1_000;
 
-/** The channel the `jobs_changed` trigger (migration 0009) notifies on. */
+/** The channel the jobs triggers (migrations 0009 and 0013) notify on. */
 export const JOB_CHANNEL = "agnt_jobs";
 
 /** Where the feed reports trouble with its database subscription. */

@@ -23,7 +23,7 @@ export interface NewJob {
  * Inserts jobs in one statement, each only if its agent is still at the version its order was
  * checked against: pending, or, with a taker at its index in `takers`, already accepted (or
  * accepted and started) for that executor, with its lease and run deadline, as a claiming
- * poll's take leaves a job (the jobs_changed trigger records it as pending, then taken).
+ * poll's take leaves a job (the jobs_inserted trigger records it as pending, then taken).
  * Returns, per job in order, its row, or undefined when its agent changed (or is gone) since.
  */
 export async function insertJobs(
