@@ -2,7 +2,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { machineBusyMs, postgresCpuMs, processCpuMs } from "../common/cpu.ts";
-import { createDatabase, type DatabaseCounters, openCounters, serverSettings } from "./database.ts";
+import {
+  analyzeDatabase,
+  createDatabase,
+  type DatabaseCounters,
+  databaseUrl,
+  openCounters,
+  serverSettings,
+} from "./database.ts";
 import type { Percentiles } from "./recorder.ts";
 import { pairWithPgBoss, type SystemSummary, summarize } from "./summary.ts";
 import { setupAgnt } from "./systems/agnt.ts";
@@ -114,6 +121,8 @@ async function measure(
   if (counters) await sleep(options.statsSettleMs);
   const db0 = await counters?.read();
   if (options.warmupJobs > 0) await runWorkload(sut.driver, { ...shape, jobs: options.warmupJobs });
+  // The timed phase runs on statistics that describe the warmed-up tables, as in a deployment.
+  if (server) await analyzeDatabase(databaseUrl(options.databaseUrl, server.database));
 
   const before = sut.counters();
   const api0 = sut.serverPid === undefined ? undefined : processCpuMs(sut.serverPid);
