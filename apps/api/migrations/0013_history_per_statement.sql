@@ -12,9 +12,18 @@
 --   any other change only while some process watches (watched(), migration 0011).
 -- Events of one job are numbered in the order they happened (ORDER BY … seq).
 
+-- The notification of one job's change (about 170 bytes, far below NOTIFY's 8000-byte limit);
+-- `xid` names the transaction, so the process that made the change knows its echo.
+CREATE FUNCTION job_notice(job_id uuid, agent_id uuid, provider_account_id uuid, status text)
+RETURNS text LANGUAGE sql AS $$
+  SELECT json_build_object('job_id', job_id, 'agent_id', agent_id,
+                           'provider_account_id', provider_account_id, 'status', status,
+                           'xid', pg_current_xact_id()::text)::text
+$$;
+
 CREATE FUNCTION jobs_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-  told boolean := false;
+  told boolean;
 BEGIN
   INSERT INTO job_events (job_id, attempt, from_status, to_status, actor, actor_account_id)
   SELECT n.job_id, n.attempt, e.from_status, e.to_status, e.actor, e.actor_account_id
@@ -29,16 +38,8 @@ BEGIN
   WHERE e.seq = 1 OR (e.seq = 2 AND n.status <> 'pending') OR (e.seq = 3 AND n.status = 'running')
   ORDER BY n.job_id, e.seq;
 
-  IF EXISTS (SELECT 1 FROM inserted_jobs WHERE status <> 'pending') THEN
-    told := watched();
-  END IF;
-  PERFORM pg_notify('agnt_jobs', json_build_object(
-    'job_id', n.job_id,
-    'agent_id', n.agent_id,
-    'provider_account_id', n.provider_account_id,
-    'status', n.status,
-    'xid', pg_current_xact_id()::text
-  )::text)
+  told := EXISTS (SELECT 1 FROM inserted_jobs WHERE status <> 'pending') AND watched();
+  PERFORM pg_notify('agnt_jobs', job_notice(n.job_id, n.agent_id, n.provider_account_id, n.status))
   FROM inserted_jobs n
   WHERE n.status = 'pending' OR told;
   RETURN NULL;
@@ -47,7 +48,7 @@ $$;
 
 CREATE FUNCTION jobs_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-  told boolean := false;
+  told boolean;
 BEGIN
   INSERT INTO job_events (job_id, attempt, from_status, to_status, actor, actor_account_id,
                           progress, message, reason, failure_code)
@@ -70,16 +71,8 @@ BEGIN
     AND (e.last OR (o.status = 'pending' AND n.status = 'running'))
   ORDER BY n.job_id, e.seq;
 
-  IF EXISTS (SELECT 1 FROM new_jobs WHERE status <> 'pending') THEN
-    told := watched();
-  END IF;
-  PERFORM pg_notify('agnt_jobs', json_build_object(
-    'job_id', n.job_id,
-    'agent_id', n.agent_id,
-    'provider_account_id', n.provider_account_id,
-    'status', n.status,
-    'xid', pg_current_xact_id()::text
-  )::text)
+  told := EXISTS (SELECT 1 FROM new_jobs WHERE status <> 'pending') AND watched();
+  PERFORM pg_notify('agnt_jobs', job_notice(n.job_id, n.agent_id, n.provider_account_id, n.status))
   FROM old_jobs o
   JOIN new_jobs n ON n.job_id = o.job_id
   WHERE (n.status IS DISTINCT FROM o.status
