@@ -9,7 +9,9 @@
 -- - a change of status, attempt or progress records one event; a pending job claimed straight
 --   to running records pending → accepted, then accepted → running;
 -- - changes to pending, and a released reservation of a pending job, are always notified;
---   any other change only while some process watches (watched(), migration 0011).
+--   any other change only while some process watches (watched(), migration 0011), asked at
+--   most once per statement and only when such a change is there to notify (`(SELECT
+--   watched())` is evaluated on first use).
 -- Events of one job are numbered in the order they happened (ORDER BY … seq).
 
 -- The notification of one job's change (about 170 bytes, far below NOTIFY's 8000-byte limit);
@@ -22,8 +24,6 @@ RETURNS text LANGUAGE sql AS $$
 $$;
 
 CREATE FUNCTION jobs_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  told boolean;
 BEGIN
   INSERT INTO job_events (job_id, attempt, from_status, to_status, actor, actor_account_id)
   SELECT n.job_id, n.attempt, e.from_status, e.to_status, e.actor, e.actor_account_id
@@ -38,17 +38,14 @@ BEGIN
   WHERE e.seq = 1 OR (e.seq = 2 AND n.status <> 'pending') OR (e.seq = 3 AND n.status = 'running')
   ORDER BY n.job_id, e.seq;
 
-  told := EXISTS (SELECT 1 FROM inserted_jobs WHERE status <> 'pending') AND watched();
   PERFORM pg_notify('agnt_jobs', job_notice(n.job_id, n.agent_id, n.provider_account_id, n.status))
   FROM inserted_jobs n
-  WHERE n.status = 'pending' OR told;
+  WHERE n.status = 'pending' OR (SELECT watched());
   RETURN NULL;
 END
 $$;
 
 CREATE FUNCTION jobs_updated() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-  told boolean;
 BEGIN
   INSERT INTO job_events (job_id, attempt, from_status, to_status, actor, actor_account_id,
                           progress, message, reason, failure_code)
@@ -71,16 +68,17 @@ BEGIN
     AND (e.last OR (o.status = 'pending' AND n.status = 'running'))
   ORDER BY n.job_id, e.seq;
 
-  told := EXISTS (SELECT 1 FROM new_jobs WHERE status <> 'pending') AND watched();
   PERFORM pg_notify('agnt_jobs', job_notice(n.job_id, n.agent_id, n.provider_account_id, n.status))
   FROM old_jobs o
   JOIN new_jobs n ON n.job_id = o.job_id
-  WHERE (n.status IS DISTINCT FROM o.status
-         OR n.attempt IS DISTINCT FROM o.attempt
-         OR n.progress IS DISTINCT FROM o.progress
-         OR n.progress_message IS DISTINCT FROM o.progress_message
-         OR (n.status = 'pending' AND o.reserved_until IS NOT NULL AND n.reserved_until IS NULL))
-    AND (n.status = 'pending' OR told);
+  -- CASE keeps the order: a change with nothing to notify (a lease renewal) never asks.
+  WHERE CASE WHEN n.status IS DISTINCT FROM o.status
+                  OR n.attempt IS DISTINCT FROM o.attempt
+                  OR n.progress IS DISTINCT FROM o.progress
+                  OR n.progress_message IS DISTINCT FROM o.progress_message
+                  OR (n.status = 'pending' AND o.reserved_until IS NOT NULL
+                      AND n.reserved_until IS NULL)
+             THEN n.status = 'pending' OR (SELECT watched()) END;
   RETURN NULL;
 END
 $$;

@@ -45,7 +45,7 @@ describe("a statement's history is written once per statement, in lifecycle orde
         (
           await tx.query<{ funcname: string; calls: number }>(
             `SELECT funcname, calls::int AS calls FROM pg_stat_xact_user_functions
-             WHERE funcname IN ('jobs_inserted', 'jobs_updated', 'jobs_changed')`,
+             WHERE funcname IN ('jobs_inserted', 'jobs_updated', 'jobs_changed', 'watched')`,
           )
         ).rows;
       const before = new Map((await read()).map((row) => [row.funcname, row.calls]));
@@ -85,7 +85,8 @@ describe("a statement's history is written once per statement, in lifecycle orde
       );
       inserted = rows.map((row) => row.job_id);
     });
-    expect(calls).toEqual({ jobs_inserted: 1 });
+    // Whether a process watches is asked once, for the three jobs that are not pending.
+    expect(calls).toEqual({ jobs_inserted: 1, watched: 1 });
     const history = await events(inserted);
     const byJob = (jobId: string) =>
       history
@@ -120,7 +121,8 @@ describe("a statement's history is written once per statement, in lifecycle orde
         [jobIds],
       );
     });
-    expect(calls).toEqual({ jobs_updated: 2 });
+    // Asked once, for the claims; the renewal has nothing to notify and does not ask.
+    expect(calls).toEqual({ jobs_updated: 2, watched: 1 });
     const history = await events(jobIds);
     for (const jobId of jobIds) {
       expect(

@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/database.ts";
 import type { Queryable } from "../db/types.ts";
 import { completeAndTake, takePendingJobs } from "../executor/sql.ts";
-import { renewLease, transitionJobs } from "./sql.ts";
+import {
+  renewLease,
+  type Scope,
+  singleChange,
+  type TransitionChange,
+  type TransitionShape,
+  transitionJobs,
+} from "./sql.ts";
 
 /** A statement as the API sends it: its text and parameters. */
 interface Sent {
@@ -149,57 +156,47 @@ describe("the lifecycle's statements find jobs by primary key whatever the stati
     };
   }
 
-  const completion = (jobId: string) => ({
-    jobId,
-    accountId: provider,
-    attempt: 1,
-    actorAccountId: provider,
-    leaseSeconds: 60,
-  });
-  const shape = {
+  /** A completion by the provider's executor. */
+  const change = (): TransitionChange => ({
     to: "completed",
     from: ["running"],
     actor: "executor",
-    scope: "provider",
-  } as const;
+    actorAccountId: provider,
+    attempt: 1,
+    leaseSeconds: 60,
+  });
+  const scope = (): Scope => ({ kind: "provider", accountId: provider });
+  /** One job's completion as the API batches it (`singleChange`). */
+  const completion = (jobId: string) => singleChange(jobId, scope(), change());
+  /** A batch of `size` completions of one shape, the first of `first`. */
+  const completions = (size: number, first: string) => {
+    const changes = Array.from({ length: size }, (_, i) =>
+      completion(i === 0 ? first : randomUUID()),
+    );
+    return { shape: changes[0]?.shape as TransitionShape, items: changes.map((c) => c.item) };
+  };
 
   it.each([1, 3])("a batch of %i completions, and the plan is prepared once", async (size) => {
-    const [statement] = await sent((db) =>
-      transitionJobs(
-        db,
-        shape,
-        Array.from({ length: size }, (_, i) => completion(i === 0 ? running : randomUUID())),
-      ),
-    );
+    const batch = completions(size, running);
+    const [statement] = await sent((db) => transitionJobs(db, batch.shape, batch.items));
     for (const [mode, text] of await plans(statement as Sent)) expectByPrimaryKey(text, mode);
     // Unknown jobs: the statement changes nothing, however often it runs.
-    const [unknown] = await sent((db) =>
-      transitionJobs(
-        db,
-        shape,
-        Array.from({ length: size }, () => completion(randomUUID())),
-      ),
-    );
-    const used = await planCache(unknown as Sent);
-    expect(used?.generic, "the generic plan is used once five custom ones were made").toBe(5);
+    const unknown = completions(size, randomUUID());
+    const [repeated] = await sent((db) => transitionJobs(db, unknown.shape, unknown.items));
+    expect(await planCache(repeated as Sent), "five custom plans, then the generic one").toEqual({
+      generic: 5,
+      custom: 5,
+    });
   });
 
   it("a completion that takes the next pending job in the same statement", async () => {
     const [statement] = await sent((db) =>
-      completeAndTake(
-        db,
-        running,
-        { kind: "provider", accountId: provider },
-        {
-          to: "completed",
-          from: ["running"],
-          actor: "executor",
-          actorAccountId: provider,
-          attempt: 1,
-          leaseSeconds: 60,
-        },
-        { kind: "start", holder: "exec:plans", leaseSeconds: 60, executorId: "plans" },
-      ),
+      completeAndTake(db, running, scope(), change(), {
+        kind: "start",
+        holder: "exec:plans",
+        leaseSeconds: 60,
+        executorId: "plans",
+      }),
     );
     for (const [mode, text] of await plans(statement as Sent)) {
       expectByPrimaryKey(cte(text, "done").block, `${mode}: the completion`);
