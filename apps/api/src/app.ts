@@ -21,7 +21,7 @@ import { orderBatcher } from "./jobs/service.ts";
 import { TransitionBatches } from "./lifecycle/batches.ts";
 import { startSweeper } from "./lifecycle/sweeper.ts";
 import { bufferedDestination } from "./log.ts";
-import { startMaintenance } from "./maintenance.ts";
+import { startAutovacuum, startMaintenance } from "./maintenance.ts";
 import type { ObjectStore } from "./storage/types.ts";
 import { systemRoutes } from "./system/routes.ts";
 
@@ -145,6 +145,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           maintenanceMs,
         )
       : () => {};
+  // PGlite runs no autovacuum: the API does its work (with housekeeping, so not in tests).
+  const stopVacuum =
+    maintenanceMs > 0 && options.db.kind === "pglite"
+      ? startAutovacuum(options.db, app.log, DEFAULTS.embeddedVacuumIntervalSeconds * 1000)
+      : () => {};
   const stopSweeper =
     (options.sweepIntervalMs ?? 0) > 0
       ? startSweeper(deps, app.log, options.sweepIntervalMs as number)
@@ -153,6 +158,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook("preClose", async () => {
     stopSweeper();
     stopMaintenance();
+    stopVacuum();
     await feed.close();
   });
   app.addHook("onClose", async () => destination?.close());
