@@ -66,8 +66,8 @@ describe("the lifecycle's statements find jobs by primary key whatever the stati
     const account = async (role: string) =>
       (
         await db.query<{ account_id: string }>(
-          "INSERT INTO accounts (role, name) VALUES ($1, $1) RETURNING account_id",
-          [role],
+          "INSERT INTO accounts (role, name) VALUES ($1, $2) RETURNING account_id",
+          [role, role],
         )
       ).rows[0]?.account_id as string;
     const buyer = await account("buyer");
