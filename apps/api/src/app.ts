@@ -5,6 +5,7 @@ import { KEY_CHANNEL, KeyCache } from "./accounts/key-cache.ts";
 import { adminRoutes } from "./accounts/routes.ts";
 import { AgentCache } from "./agents/order-cache.ts";
 import { agentRoutes } from "./agents/routes.ts";
+import { AUTOVACUUM_NAPTIME_MS } from "./db/autovacuum.ts";
 import type { Db } from "./db/types.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { ChangeFeed } from "./events/feed.ts";
@@ -148,7 +149,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // PGlite runs no autovacuum: the API does its work (with housekeeping, so not in tests).
   const stopVacuum =
     maintenanceMs > 0 && options.db.kind === "pglite"
-      ? startAutovacuum(options.db, app.log, DEFAULTS.embeddedVacuumIntervalSeconds * 1000)
+      ? startAutovacuum(options.db, app.log, AUTOVACUUM_NAPTIME_MS)
       : () => {};
   const stopSweeper =
     (options.sweepIntervalMs ?? 0) > 0

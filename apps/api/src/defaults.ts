@@ -20,6 +20,4 @@ export const DEFAULTS = {
   downloadUrlTtlSeconds: 300,
   /** How often housekeeping (idempotency keys, retention) runs. */
   maintenanceIntervalSeconds: 600,
-  /** How often the embedded database's tables are vacuumed where due (autovacuum_naptime). */
-  embeddedVacuumIntervalSeconds: 60,
 } as const;

@@ -1,5 +1,8 @@
 import type { Db } from "./types.ts";
 
+/** How often the API looks for tables due in the embedded database: autovacuum_naptime's default. */
+export const AUTOVACUUM_NAPTIME_MS = 60_000;
+
 /**
  * The tables of the current schema that PostgreSQL's autovacuum would vacuum or analyze now,
  * by its own thresholds and settings (`autovacuum_*`): vacuum when the dead row versions, or

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/database.ts";
+import { agentInput } from "../../test/harness.ts";
+import { createKey } from "../accounts/service.ts";
+import { upsertAgent } from "../agents/service.ts";
 import type { Tx } from "../db/types.ts";
 
 interface EventRow {
@@ -19,18 +22,13 @@ describe("a statement's history is written once per statement, in lifecycle orde
   let ids: { buyer: string; provider: string; agent: string };
   beforeAll(async () => {
     database = await createTestDatabase();
-    const { rows } = await database.db.query<typeof ids>(
-      `WITH b AS (INSERT INTO accounts (role, name) VALUES ('buyer', 'b') RETURNING account_id),
-            p AS (INSERT INTO accounts (role, name) VALUES ('provider', 'p') RETURNING account_id),
-            a AS (INSERT INTO agents (owner_account_id, slug, name, description, tags, pricing,
-                                      input_schema, output_schema)
-                  SELECT account_id, 'history', 'History', 'd', '{}',
-                         '{"model":"free","amount_cents":0,"currency":"USD"}',
-                         '{"type":"object"}', '{"type":"object"}' FROM p
-                  RETURNING agent_id)
-       SELECT b.account_id AS buyer, p.account_id AS provider, a.agent_id AS agent FROM b, p, a`,
-    );
-    ids = rows[0] as typeof ids;
+    const buyer = await createKey(database.db, { role: "buyer", name: "b" });
+    const provider = await createKey(database.db, { role: "provider", name: "p" });
+    ids = {
+      buyer: buyer.account_id,
+      provider: provider.account_id,
+      agent: await upsertAgent(database.db, agentInput(provider.account_id)),
+    };
   });
   afterAll(() => database.drop());
 

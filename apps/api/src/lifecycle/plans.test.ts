@@ -1,6 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/database.ts";
+import { agentInput } from "../../test/harness.ts";
+import { createKey } from "../accounts/service.ts";
+import { upsertAgent } from "../agents/service.ts";
 import type { Queryable } from "../db/types.ts";
 import { completeAndTake, takePendingJobs } from "../executor/sql.ts";
 import {
@@ -63,24 +66,9 @@ describe("the lifecycle's statements find jobs by primary key whatever the stati
   beforeAll(async () => {
     database = await createTestDatabase();
     const { db } = database;
-    const account = async (role: string) =>
-      (
-        await db.query<{ account_id: string }>(
-          "INSERT INTO accounts (role, name) VALUES ($1, $2) RETURNING account_id",
-          [role, role],
-        )
-      ).rows[0]?.account_id as string;
-    const buyer = await account("buyer");
-    provider = await account("provider");
-    const { rows } = await db.query<{ agent_id: string }>(
-      `INSERT INTO agents (owner_account_id, slug, name, description, tags, pricing, input_schema,
-                           output_schema)
-       VALUES ($1, 'plans', 'Plans', 'd', '{}', '{"model":"free","amount_cents":0,"currency":"USD"}',
-               '{"type":"object"}', '{"type":"object"}')
-       RETURNING agent_id`,
-      [provider],
-    );
-    agent = rows[0]?.agent_id as string;
+    const buyer = (await createKey(db, { role: "buyer", name: "buyer" })).account_id;
+    provider = (await createKey(db, { role: "provider", name: "provider" })).account_id;
+    agent = await upsertAgent(db, agentInput(provider));
     // Finished jobs, then a few running (leased), then a backlog of pending ones.
     const insert = (count: number, status: string, timestamp: string) =>
       db.query<{ job_id: string }>(
