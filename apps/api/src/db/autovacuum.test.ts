@@ -94,13 +94,15 @@ describe("vacuuming the tables that are due", () => {
     const lines: { object: object; message: string }[] = [];
     const record = (object: object, message: string) => void lines.push({ object, message });
     const stop = startAutovacuum(database.db, { info: record, warn: record, error: record }, 20);
+    // The line comes once the whole pass is done (other tables may be due as well, after
+    // this one): wait for it, not for this table's statistics.
+    const logged = () => lines.find((line) => JSON.stringify(line.object).includes("public.later"));
     try {
-      await until(async () => (await stats("later"))?.vacuumed === true);
+      await until(() => logged() !== undefined);
     } finally {
       stop();
     }
-    expect(await stats("later")).toMatchObject({ dead: 0, rows: 500 });
-    const done = lines.find((line) => JSON.stringify(line.object).includes("public.later"));
-    expect(done?.message).toBe("embedded database: tables vacuumed");
+    expect(logged()?.message).toBe("embedded database: tables vacuumed");
+    expect(await stats("later")).toMatchObject({ dead: 0, vacuumed: true, rows: 500 });
   });
 });
