@@ -9,6 +9,7 @@ import { AUTOVACUUM_NAPTIME_MS } from "./db/autovacuum.ts";
 import type { Db } from "./db/types.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { ChangeFeed } from "./events/feed.ts";
+import { CompletionBatches } from "./executor/completions.ts";
 import { ExecutorInstances } from "./executor/instances.ts";
 import { executorRoutes } from "./executor/routes.ts";
 import { fileRoutes } from "./files/routes.ts";
@@ -123,6 +124,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     params: new ParamsValidator(),
     agents: new AgentCache(options.db),
     transitions: new TransitionBatches(options.db),
+    completions: new CompletionBatches(options.db),
     orders: orderBatcher(options.db, feed),
     files,
     store: options.store,

@@ -24,8 +24,12 @@ export interface CountedApp {
 /**
  * An app on a fresh database whose statements are recorded — the real database, watched —
  * with a buyer, a provider and an agent, for the whole test file. With `writeDelayMs`, every
- * INSERT and UPDATE waits that long first: a slow database, on which calls overlap as under load.
+ * statement that writes (an INSERT, an UPDATE, or a WITH holding one) waits that long first: a
+ * slow database, on which calls overlap as under load.
  */
+/** A statement that writes: an INSERT or UPDATE, or a WITH with one in it. */
+const WRITES = /^\s*(INSERT|UPDATE|WITH\b[\s\S]*\b(INSERT|UPDATE)\b)/;
+
 export function useCountedApp(options: { writeDelayMs?: number } = {}): CountedApp {
   const counted = { statements: [] as string[], feed: new ChangeFeed() } as CountedApp;
   beforeAll(async () => {
@@ -34,7 +38,7 @@ export function useCountedApp(options: { writeDelayMs?: number } = {}): CountedA
       ...database.db,
       query: async (sql, params, queryOptions) => {
         counted.statements.push(sql.trimStart());
-        if (options.writeDelayMs && /^\s*(INSERT|UPDATE)/.test(sql)) {
+        if (options.writeDelayMs && WRITES.test(sql)) {
           await sleep(options.writeDelayMs);
         }
         return database.db.query(sql, params, queryOptions);

@@ -28,6 +28,7 @@ import {
   type Scope,
   transition,
 } from "../lifecycle/service.ts";
+import type { CompletionBatches } from "./completions.ts";
 import type { ExecutorInstances } from "./instances.ts";
 import * as sql from "./sql.ts";
 
@@ -35,6 +36,8 @@ export interface ExecutorDeps extends LifecycleDeps {
   agents: AgentCache;
   files: FilesDeps;
   instances: ExecutorInstances;
+  /** Where completions that take the next job are batched. */
+  completions: CompletionBatches;
   /** How long pending jobs handed to a poll stay reserved for its executor. */
   reservationSeconds: number;
 }
@@ -296,7 +299,7 @@ export async function completeJob(
   let taken: JobRow[] = [];
   const mark = deps.feed.pendingMark();
   const done = await applyTransition(deps, jobId, change.scope, change, async (full) => {
-    const result = await sql.completeAndTake(deps.db, jobId, change.scope, full, take);
+    const result = await deps.completions.apply(jobId, change.scope, full, take);
     taken = result.taken;
     return result.done;
   });

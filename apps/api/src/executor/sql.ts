@@ -4,10 +4,10 @@ import type { Queryable } from "../db/types.ts";
 import { JOB_COLUMNS, type JobRow } from "../jobs/model.ts";
 import {
   acceptedSets,
-  type Scope,
-  singleChange,
-  type TransitionChange,
+  type TransitionItem,
+  type TransitionShape,
   transitionUpdate,
+  type ValueColumn,
 } from "../lifecycle/sql.ts";
 
 export interface ProviderJobFilter {
@@ -133,39 +133,101 @@ export async function takePendingJobs(
   };
 }
 
+/** One completion of a batch that also takes the next job (`completeAndTake`). */
+export type CompletionItem = TransitionItem & {
+  /** How its executor takes the next job (all of a batch take the same way). */
+  take: ClaimTake;
+};
+
+/** What `completeAndTake` carries along with each completion: how its executor takes. */
+const TAKE_VALUES = [
+  ["t_holder", "text", (item) => item.take.holder],
+  ["t_lease", "float8", (item) => item.take.leaseSeconds],
+  ["t_executor", "text", (item) => item.take.executorId],
+] as const satisfies readonly ValueColumn<CompletionItem>[];
+
 /**
- * Completes a running job of the provider (`change`, as `transitionJob` makes it) and, in the
- * same statement, accepts or starts the next pending job of the same agent for the same
- * executor (`takePendingJobs` with limit 1). Nothing is taken when the completion does not apply.
+ * Completes running jobs of providers (`transitionUpdate`'s batch of one shape) and, in the
+ * same statement, takes for each completion's executor a next pending job of the same agent,
+ * accepted or started (`kind`), as a claiming poll would: the oldest the executor itself holds
+ * (`own`) or else, sharing them out in the completions' order, the oldest no one holds or whose
+ * reservation lapsed (`free`). `FOR UPDATE SKIP LOCKED`: never a job another statement is
+ * taking, never one twice. Nothing is taken for a completion that does not apply. Returns, per
+ * item in order, the completed job (undefined: nothing matched) and what it took.
  */
 export async function completeAndTake(
   db: Queryable,
-  jobId: string,
-  scope: Scope,
-  change: TransitionChange,
-  take: ClaimTake,
-): Promise<{ done: JobRow | undefined; taken: JobRow[] }> {
-  const { shape, item } = singleChange(jobId, scope, change);
-  const complete = transitionUpdate(shape, [item]);
-  const params = new Params(complete.values);
-  const provider = params.add(scope.accountId);
-  const { picked, update } = takeSql(params, provider, "(SELECT agent_id FROM done)", 1, take);
-  const { rows } = await db.query<JobRow & { done: boolean }>(
-    `WITH done AS (${complete.text} RETURNING ${JOB_COLUMNS}),
-     picked AS (${picked}),
-     taken AS (${update} RETURNING ${JOB_COLUMNS})
+  shape: TransitionShape,
+  kind: ClaimTake["kind"],
+  items: readonly CompletionItem[],
+): Promise<{ done: JobRow | undefined; taken: JobRow[] }[]> {
+  const complete = transitionUpdate(shape, items, TAKE_VALUES);
+  const started = kind === "start";
+  const pending = lit("pending" satisfies JobStatus);
+  const oldest = (
+    owner: string,
+    held: string,
+    limit: string,
+  ) => `SELECT j.job_id, j.agent_id, j.created_at
+         FROM jobs j
+         WHERE j.provider_account_id = ${owner}.provider_account_id AND j.agent_id = ${owner}.agent_id
+           AND j.status = ${pending} AND ${held}
+         ORDER BY j.created_at, j.job_id LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+  const none = "NULL::text AS t_holder, NULL::float8 AS t_lease, NULL::text AS t_executor";
+  type Row = JobRow & { done: boolean; ord: number } & Record<`t_${string}`, unknown>;
+  const { rows } = await db.query<Row>(
+    `WITH done AS (${complete.text}
+       RETURNING v.v_ord AS ord, v.t_holder, v.t_lease, v.t_executor, ${JOB_COLUMNS}),
+     own AS (
+       SELECT DISTINCT ON (p.job_id) d.ord, p.job_id
+       FROM done d CROSS JOIN LATERAL (
+         ${oldest("d", "j.reserved_by = d.t_holder AND j.reserved_until > now()", "1")}) p
+       ORDER BY p.job_id, d.ord),
+     rest AS (
+       SELECT d.ord, d.provider_account_id, d.agent_id,
+              row_number() OVER (PARTITION BY d.agent_id ORDER BY d.ord) AS rank
+       FROM done d WHERE d.ord NOT IN (SELECT ord FROM own)),
+     wanted AS (
+       SELECT provider_account_id, agent_id, count(*) AS n FROM rest
+       GROUP BY provider_account_id, agent_id),
+     free AS (
+       SELECT p.job_id, p.agent_id,
+              row_number() OVER (PARTITION BY p.agent_id ORDER BY p.created_at, p.job_id) AS rank
+       FROM wanted w CROSS JOIN LATERAL (
+         ${oldest("w", "(j.reserved_until IS NULL OR j.reserved_until <= now())", "w.n")}) p),
+     picked AS (
+       SELECT d.ord, d.t_lease AS v_lease_secs, d.t_executor AS v_executor,
+              d.provider_account_id AS v_provider, x.job_id AS v_job
+       FROM (SELECT ord, job_id FROM own
+             UNION ALL
+             SELECT r.ord, f.job_id FROM rest r
+             JOIN free f ON f.agent_id = r.agent_id AND f.rank = r.rank) x
+       JOIN done d ON d.ord = x.ord),
+     taken AS (
+       UPDATE jobs SET status = ${lit(started ? "running" : "accepted")},
+         ${acceptedSets(started ? "now()" : "NULL")},
+         updated_at = now(), changed_by = ${lit("executor" satisfies Actor)},
+         changed_by_account_id = v.v_provider
+       FROM picked v
+       WHERE jobs.job_id = ANY (ARRAY(SELECT v_job FROM picked)) AND jobs.job_id = v.v_job
+       RETURNING v.ord, ${none}, ${JOB_COLUMNS})
      SELECT true AS done, * FROM done
      UNION ALL
      SELECT false AS done, * FROM taken`,
-    params.values,
+    complete.values,
     { prepare: true },
   );
-  const strip = ({ done: _, ...row }: JobRow & { done: boolean }): JobRow => row;
-  const done = rows.find((row) => row.done);
-  return {
-    done: done && strip(done),
-    taken: oldestFirst(rows.filter((row) => !row.done)).map(strip),
-  };
+  const results = items.map(() => ({
+    done: undefined as JobRow | undefined,
+    taken: [] as JobRow[],
+  }));
+  for (const { done, ord, t_holder: _h, t_lease: _l, t_executor: _e, ...row } of rows) {
+    const result = results[ord];
+    if (!result) continue;
+    if (done) result.done = row;
+    else result.taken.push(row);
+  }
+  return results;
 }
 
 /**

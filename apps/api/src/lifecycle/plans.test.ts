@@ -178,19 +178,27 @@ describe("the lifecycle's statements find jobs by primary key whatever the stati
   });
 
   it("a completion that takes the next pending job in the same statement", async () => {
+    const take = {
+      kind: "start",
+      holder: "exec:plans",
+      leaseSeconds: 60,
+      executorId: "plans",
+    } as const;
+    const { shape, item } = completion(running);
     const [statement] = await sent((db) =>
-      completeAndTake(db, running, scope(), change(), {
-        kind: "start",
-        holder: "exec:plans",
-        leaseSeconds: 60,
-        executorId: "plans",
-      }),
+      completeAndTake(db, shape, "start", [{ ...item, take }]),
     );
     for (const [mode, text] of await plans(statement as Sent)) {
       expectByPrimaryKey(cte(text, "done").block, `${mode}: the completion`);
-      // The pending jobs are picked through an index of pending ones; the take then finds
-      // what was picked by primary key.
-      expect(cte(text, "picked").block, mode).toMatch(/jobs_pending|jobs_provider/);
+      // The pending jobs are picked through an index of pending ones: those the executor
+      // holds (`own`) through the index of reserved ones, the others (`free`) through either;
+      // the take then finds what was picked by primary key.
+      const picks = { own: /jobs_reserved_due/, free: /jobs_pending|jobs_provider/ };
+      for (const [picked, index] of Object.entries(picks)) {
+        const { block } = cte(text, picked);
+        expect(block, `${mode}: ${picked}`).toMatch(index);
+        expect(block, `${mode}: ${picked}`).not.toMatch(/Seq Scan on jobs\b/);
+      }
       expectByPrimaryKey(cte(text, "taken").block, `${mode}: the take`);
     }
   });

@@ -41,6 +41,13 @@ export type TransitionItem = Omit<TransitionChange, "to" | "from" | "actor"> & {
   accountId: string;
 };
 
+/** A column of the values (`v`) of a batch's changes: `[name, type, pick]` (db/batcher.ts). */
+export type ValueColumn<T> = readonly [
+  name: string,
+  type: string,
+  pick: (item: T, index: number) => unknown,
+];
+
 /** The values of one job's change (`v`), named apart from the jobs table's columns. */
 const VALUES = [
   ["v_job", "uuid", (item) => item.jobId],
@@ -54,11 +61,7 @@ const VALUES = [
   ["v_failure", "text", (item) => item.failureCode],
   ["v_executor", "text", (item) => item.executorId],
   ["v_ord", "int", (_, index) => index],
-] as const satisfies readonly (readonly [
-  string,
-  string,
-  (item: TransitionItem, index: number) => unknown,
-])[];
+] as const satisfies readonly ValueColumn<TransitionItem>[];
 
 const LEASE = "lease_expires_at = now() + make_interval(secs => v.v_lease_secs)";
 const RELEASED = "lease_expires_at = NULL, run_deadline_at = NULL";
@@ -110,8 +113,9 @@ export async function transitionJobs(
 }
 
 /**
- * The conditional UPDATE of `transitionJobs`, without its RETURNING (`v`: each item's values),
- * and its parameters; also a step of larger statements (`executor/sql.ts` completeAndTake).
+ * The conditional UPDATE of `transitionJobs`, without its RETURNING (`v`: each item's values,
+ * `v_ord` its index, and the `extra` columns a larger statement carries along), and its
+ * parameters; also a step of larger statements (`executor/sql.ts` completeAndTake).
  *
  * Its plan must find each job by primary key whatever the table's statistics say, and stay
  * the one prepared plan: the shape (statuses, actor) is literal, one statement text per shape,
@@ -122,11 +126,12 @@ export async function transitionJobs(
  * busy queue such a lookup read 45 buffers instead of 4, and plans that depend on the
  * statuses were made again for every call instead of once (docs/performance.md, 2026-12-07).
  */
-export function transitionUpdate(
+export function transitionUpdate<T extends TransitionItem>(
   shape: TransitionShape,
-  items: readonly TransitionItem[],
+  items: readonly T[],
+  extra: readonly ValueColumn<T>[] = [],
 ): { text: string; values: unknown[] } {
-  const source = batchSource(items, 1, VALUES);
+  const source = batchSource(items, 1, [...VALUES, ...extra]);
   return {
     text: `UPDATE jobs
      SET status = ${lit(shape.to)}, ${SETS[shape.to]}, updated_at = now(), changed_by = ${lit(shape.actor)},
