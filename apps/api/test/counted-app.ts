@@ -21,15 +21,15 @@ export interface CountedApp {
   agentId: string;
 }
 
+/** A statement that writes: an INSERT or UPDATE, or a WITH with one in it. */
+const WRITES = /^\s*(INSERT|UPDATE|WITH\b[\s\S]*\b(INSERT|UPDATE)\b)/;
+
 /**
  * An app on a fresh database whose statements are recorded — the real database, watched —
  * with a buyer, a provider and an agent, for the whole test file. With `writeDelayMs`, every
  * statement that writes (an INSERT, an UPDATE, or a WITH holding one) waits that long first: a
  * slow database, on which calls overlap as under load.
  */
-/** A statement that writes: an INSERT or UPDATE, or a WITH with one in it. */
-const WRITES = /^\s*(INSERT|UPDATE|WITH\b[\s\S]*\b(INSERT|UPDATE)\b)/;
-
 export function useCountedApp(options: { writeDelayMs?: number } = {}): CountedApp {
   const counted = { statements: [] as string[], feed: new ChangeFeed() } as CountedApp;
   beforeAll(async () => {
