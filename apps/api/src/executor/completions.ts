@@ -1,10 +1,12 @@
 import { Batcher } from "../db/batcher.ts";
 import type { Queryable } from "../db/types.ts";
-import type { JobRow } from "../jobs/model.ts";
 import { type Scope, singleChange, type TransitionChange } from "../lifecycle/sql.ts";
-import { type ClaimTake, type CompletionItem, completeAndTake } from "./sql.ts";
-
-type Outcome = { done: JobRow | undefined; taken: JobRow[] };
+import {
+  type ClaimTake,
+  type CompletedAndTaken,
+  type CompletionItem,
+  completeAndTake,
+} from "./sql.ts";
 
 /**
  * Completions that take the next job (`?next=`), batched per shape and kind of take
@@ -13,14 +15,19 @@ type Outcome = { done: JobRow | undefined; taken: JobRow[] };
  */
 export class CompletionBatches {
   readonly #db: Queryable;
-  readonly #batchers = new Map<string, Batcher<CompletionItem, Outcome>>();
+  readonly #batchers = new Map<string, Batcher<CompletionItem, CompletedAndTaken>>();
 
   constructor(db: Queryable) {
     this.#db = db;
   }
 
   /** Completes one job and takes its executor's next one, with the others of its shape. */
-  apply(jobId: string, scope: Scope, change: TransitionChange, take: ClaimTake): Promise<Outcome> {
+  apply(
+    jobId: string,
+    scope: Scope,
+    change: TransitionChange,
+    take: ClaimTake,
+  ): Promise<CompletedAndTaken> {
     const { shape, item } = singleChange(jobId, scope, change);
     const kind = take.kind;
     const key = `${shape.to}|${shape.actor}|${shape.scope}|${shape.from.join(",")}|${kind}`;

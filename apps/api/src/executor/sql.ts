@@ -146,21 +146,29 @@ const TAKE_VALUES = [
   ["t_executor", "text", (item) => item.take.executorId],
 ] as const satisfies readonly ValueColumn<CompletionItem>[];
 
+/** What `completeAndTake` answers per completion. */
+export type CompletedAndTaken = { done: JobRow | undefined; taken: JobRow[] };
+
 /**
  * Completes running jobs of providers (`transitionUpdate`'s batch of one shape) and, in the
  * same statement, takes for each completion's executor a next pending job of the same agent,
- * accepted or started (`kind`), as a claiming poll would: the oldest the executor itself holds
- * (`own`) or else, sharing them out in the completions' order, the oldest no one holds or whose
- * reservation lapsed (`free`). `FOR UPDATE SKIP LOCKED`: never a job another statement is
- * taking, never one twice. Nothing is taken for a completion that does not apply. Returns, per
- * item in order, the completed job (undefined: nothing matched) and what it took.
+ * accepted or started (`kind`), as a claiming poll would. A completion alone takes the oldest
+ * job its executor may (one no one holds, or its own), as a poll's take does. Several share
+ * jobs out: each takes the oldest its executor holds (`own`) or else, in the completions'
+ * order, the next oldest no one holds or whose reservation lapsed (`free`). `FOR UPDATE SKIP
+ * LOCKED`: never a job another statement is taking, never one twice. Nothing is taken for a
+ * completion that does not apply. Returns, per item in order, the completed job (undefined:
+ * nothing matched) and what it took.
  */
 export async function completeAndTake(
   db: Queryable,
   shape: TransitionShape,
   kind: ClaimTake["kind"],
   items: readonly CompletionItem[],
-): Promise<{ done: JobRow | undefined; taken: JobRow[] }[]> {
+): Promise<CompletedAndTaken[]> {
+  // Alone (always so on the embedded database, which runs one statement at a time): the
+  // simpler statement, which costs less than sharing out among one.
+  if (items.length === 1) return [await completeAndTakeOne(db, shape, items[0] as CompletionItem)];
   const complete = transitionUpdate(shape, items, TAKE_VALUES);
   const started = kind === "start";
   const pending = lit("pending" satisfies JobStatus);
@@ -228,6 +236,31 @@ export async function completeAndTake(
     else result.taken.push(row);
   }
   return results;
+}
+
+/** `completeAndTake` of one completion: its take is `takePendingJobs`' with limit 1. */
+async function completeAndTakeOne(
+  db: Queryable,
+  shape: TransitionShape,
+  item: CompletionItem,
+): Promise<CompletedAndTaken> {
+  const complete = transitionUpdate(shape, [item]);
+  const params = new Params(complete.values);
+  const provider = params.add(item.accountId);
+  const { picked, update } = takeSql(params, provider, "(SELECT agent_id FROM done)", 1, item.take);
+  const { rows } = await db.query<JobRow & { done: boolean }>(
+    `WITH done AS (${complete.text} RETURNING ${JOB_COLUMNS}),
+     picked AS (${picked}),
+     taken AS (${update} RETURNING ${JOB_COLUMNS})
+     SELECT true AS done, * FROM done
+     UNION ALL
+     SELECT false AS done, * FROM taken`,
+    params.values,
+    { prepare: true },
+  );
+  const strip = ({ done: _, ...row }: JobRow & { done: boolean }): JobRow => row;
+  const done = rows.find((row) => row.done);
+  return { done: done && strip(done), taken: rows.filter((row) => !row.done).map(strip) };
 }
 
 /**

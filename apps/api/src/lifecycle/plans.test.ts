@@ -177,31 +177,43 @@ describe("the lifecycle's statements find jobs by primary key whatever the stati
     });
   });
 
-  it("a completion that takes the next pending job in the same statement", async () => {
-    const take = {
-      kind: "start",
-      holder: "exec:plans",
-      leaseSeconds: 60,
-      executorId: "plans",
-    } as const;
-    const { shape, item } = completion(running);
-    const [statement] = await sent((db) =>
-      completeAndTake(db, shape, "start", [{ ...item, take }]),
-    );
-    for (const [mode, text] of await plans(statement as Sent)) {
-      expectByPrimaryKey(cte(text, "done").block, `${mode}: the completion`);
-      // The pending jobs are picked through an index of pending ones: those the executor
-      // holds (`own`) through the index of reserved ones, the others (`free`) through either;
-      // the take then finds what was picked by primary key.
-      const picks = { own: /jobs_reserved_due/, free: /jobs_pending|jobs_provider/ };
-      for (const [picked, index] of Object.entries(picks)) {
-        const { block } = cte(text, picked);
-        expect(block, `${mode}: ${picked}`).toMatch(index);
-        expect(block, `${mode}: ${picked}`).not.toMatch(/Seq Scan on jobs\b/);
+  it.each([1, 3])(
+    "%i completion(s) taking the next pending jobs in the same statement",
+    async (size) => {
+      const take = {
+        kind: "start",
+        holder: "exec:plans",
+        leaseSeconds: 60,
+        executorId: "plans",
+      } as const;
+      const batch = completions(size, running);
+      const [statement] = await sent((db) =>
+        completeAndTake(
+          db,
+          batch.shape,
+          "start",
+          batch.items.map((item) => ({ ...item, take })),
+        ),
+      );
+      // The pending jobs are picked through an index of pending ones: alone, those no one holds
+      // and the executor's own at once (`picked`); in a batch, those the executor holds (`own`)
+      // through the index of reserved ones, the others (`free`) through either. The take then
+      // finds what was picked by primary key.
+      const picks: Record<string, RegExp> =
+        size === 1
+          ? { picked: /jobs_pending|jobs_provider/ }
+          : { own: /jobs_reserved_due/, free: /jobs_pending|jobs_provider/ };
+      for (const [mode, text] of await plans(statement as Sent)) {
+        expectByPrimaryKey(cte(text, "done").block, `${mode}: the completion`);
+        for (const [picked, index] of Object.entries(picks)) {
+          const { block } = cte(text, picked);
+          expect(block, `${mode}: ${picked}`).toMatch(index);
+          expect(block, `${mode}: ${picked}`).not.toMatch(/Seq Scan on jobs\b/);
+        }
+        expectByPrimaryKey(cte(text, "taken").block, `${mode}: the take`);
       }
-      expectByPrimaryKey(cte(text, "taken").block, `${mode}: the take`);
-    }
-  });
+    },
+  );
 
   it.each([
     { kind: "start", holder: "exec:plans", leaseSeconds: 60, executorId: "plans" },
