@@ -17,6 +17,8 @@ export interface CountedApp {
   statements: string[];
   buyerKey: string;
   providerKey: string;
+  /** The provider's account (the agent's owner). */
+  providerAccountId: string;
   /** An agent of the provider (the test input schema: `language` go, python or typescript). */
   agentId: string;
 }
@@ -67,6 +69,7 @@ export function useCountedApp(options: { writeDelayMs?: number } = {}): CountedA
     counted.buyerKey = (await createKey(database.db, { role: "buyer", name: "Buyer" })).key;
     const provider = await createKey(database.db, { role: "provider", name: "Provider" });
     counted.providerKey = provider.key;
+    counted.providerAccountId = provider.account_id;
     counted.agentId = await upsertAgent(database.db, agentInput(provider.account_id));
   });
   afterAll(async () => {

@@ -66,6 +66,21 @@ export class Batcher<I, O> {
   }
 }
 
+/** Batchers by key (one per statement shape), each made on first use. */
+export class KeyedBatchers<I, O> {
+  readonly #batchers = new Map<string, Batcher<I, O>>();
+
+  /** Runs `item` with the others of `key`; `run` runs a batch of them (the first call's). */
+  submit(key: string, item: I, run: (items: I[]) => Promise<O[]>): Promise<O> {
+    let batcher = this.#batchers.get(key);
+    if (!batcher) {
+      batcher = new Batcher(run);
+      this.#batchers.set(key, batcher);
+    }
+    return batcher.submit(item);
+  }
+}
+
 /**
  * The `FROM` source of a statement that writes a batch of rows, with its parameters from
  * `first` on: `columns` are `[name, type, pick]`. One row: `(SELECT $n::type AS name, …) AS v`.

@@ -81,6 +81,12 @@ describe("concurrent completions that take the next job", () => {
     );
   }
 
+  /** A completion's answer: 200, and the ids of the jobs it took. */
+  function nextOf(res: { statusCode: number; body: string; json(): { next_jobs: JobBody[] } }) {
+    expect(res.statusCode, res.body).toBe(200);
+    return res.json().next_jobs.map((j) => j.job_id);
+  }
+
   const takes = () => statements.filter((sql) => sql.startsWith("WITH done AS")).length;
 
   async function jobRow(jobId: string) {
@@ -104,12 +110,20 @@ describe("concurrent completions that take the next job", () => {
     while ((await poll("drain", "claim=start&limit=100", agentId)).length > 0);
   }
 
-  it("share one statement and the oldest pending jobs: one each, each to its own executor", async () => {
+  /**
+   * From an empty queue: a running job for each of `count` executors, then `pending` jobs
+   * waiting; then every executor completes its job at once (`attempts` as completeAll's).
+   */
+  async function completeWithWaiting(count: number, pending: number, attempts?: number[]) {
     await drain();
-    const execs = ["exec-1", "exec-2", "exec-3", "exec-4"];
+    const execs = Array.from({ length: count }, (_, i) => `exec-${i + 1}`);
     const jobs = await running(execs);
-    const waiting = await orders(6);
-    const answers = await completeAll(jobs, execs);
+    const waiting = await orders(pending);
+    return { execs, jobs, waiting, answers: await completeAll(jobs, execs, attempts) };
+  }
+
+  it("share one statement and the oldest pending jobs: one each, each to its own executor", async () => {
+    const { execs, jobs, waiting, answers } = await completeWithWaiting(4, 6);
     const next = answers.map((res, i) => {
       expect(res.statusCode, res.body).toBe(200);
       expect(res.json()).toMatchObject({ job_id: jobs[i], status: "completed" });
@@ -136,33 +150,18 @@ describe("concurrent completions that take the next job", () => {
   });
 
   it("with fewer pending jobs than completions, each job goes to one of them and the rest take none", async () => {
-    await drain();
-    const execs = ["exec-1", "exec-2", "exec-3", "exec-4"];
-    const jobs = await running(execs);
-    const waiting = await orders(2);
-    const answers = await completeAll(jobs, execs);
-    const taken = answers.flatMap((res) => {
-      expect(res.statusCode, res.body).toBe(200);
-      return (res.json().next_jobs as JobBody[]).map((j) => j.job_id);
-    });
+    const { execs, waiting, answers } = await completeWithWaiting(4, 2);
+    const taken = answers.flatMap(nextOf);
     expect(takes()).toBeLessThan(execs.length);
     expect([...taken].sort()).toEqual([...waiting].sort());
     expect(await poll("exec-9", "claim=none&limit=10")).toEqual([]);
   });
 
   it("a completion that does not apply takes nothing; the others of its batch do", async () => {
-    await drain();
-    const execs = ["exec-1", "exec-2", "exec-3"];
-    const jobs = await running(execs);
-    const waiting = await orders(3);
-    const answers = await completeAll(jobs, execs, [1, 2, 1]);
+    const { execs, jobs, waiting, answers } = await completeWithWaiting(3, 3, [1, 2, 1]);
     expect(answers[1]?.statusCode, answers[1]?.body).toBe(409);
     expect(answers[1]?.json().code).toBe("ATTEMPT_MISMATCH");
-    const taken = [0, 2].flatMap((i) => {
-      const res = answers[i];
-      expect(res?.statusCode, res?.body).toBe(200);
-      return ((res?.json().next_jobs ?? []) as JobBody[]).map((j) => j.job_id);
-    });
+    const taken = [answers[0], answers[2]].flatMap((res) => nextOf(res as (typeof answers)[0]));
     expect(takes()).toBeLessThan(execs.length);
     expect([...taken].sort()).toEqual(waiting.slice(0, 2).sort());
     expect((await jobRow(jobs[1] as string))?.status).toBe("running");
@@ -187,10 +186,7 @@ describe("concurrent completions that take the next job", () => {
     const first = complete(c, "exec-c");
     await until(() => takes() === 1);
     const answers = await Promise.all([complete(a, "exec-a"), complete(b, "exec-b"), first]);
-    const next = answers.map((res) => {
-      expect(res.statusCode, res.body).toBe(200);
-      return (res.json().next_jobs as JobBody[]).map((j) => j.job_id);
-    });
+    const next = answers.map(nextOf);
     expect(takes()).toBe(2);
     expect(next).toEqual([[free2], [held], [free1]]);
     expect(await jobRow(held as string)).toEqual({ status: "running", executor_id: "exec-b" });
@@ -198,14 +194,7 @@ describe("concurrent completions that take the next job", () => {
 
   it("completions of different agents in one statement each take their own agent's job", async () => {
     await drain();
-    const provider = await env.database.db.query<{ account_id: string }>(
-      "SELECT account_id FROM agents a JOIN accounts p ON p.account_id = a.owner_account_id WHERE a.agent_id = $1",
-      [env.agentId],
-    );
-    const other = await upsertAgent(
-      env.database.db,
-      agentInput(provider.rows[0]?.account_id as string),
-    );
+    const other = await upsertAgent(env.database.db, agentInput(env.providerAccountId));
     const execs = ["exec-1", "exec-2", "exec-3"];
     const agents = [env.agentId, other, env.agentId];
     const jobs: string[] = [];
@@ -215,10 +204,7 @@ describe("concurrent completions that take the next job", () => {
     const mine = await orders(3);
     const theirs = await orders(2, other);
     const answers = await completeAll(jobs, execs);
-    const next = answers.map((res) => {
-      expect(res.statusCode, res.body).toBe(200);
-      return (res.json().next_jobs as JobBody[]).map((j) => j.job_id);
-    });
+    const next = answers.map(nextOf);
     expect(takes()).toBeLessThan(execs.length);
     expect(next[1]).toEqual([theirs[0]]);
     expect([...(next[0] ?? []), ...(next[2] ?? [])].sort()).toEqual(mine.slice(0, 2).sort());

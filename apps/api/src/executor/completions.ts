@@ -1,6 +1,6 @@
-import { Batcher } from "../db/batcher.ts";
+import { KeyedBatchers } from "../db/batcher.ts";
 import type { Queryable } from "../db/types.ts";
-import { type Scope, singleChange, type TransitionChange } from "../lifecycle/sql.ts";
+import { type Scope, shapeKey, singleChange, type TransitionChange } from "../lifecycle/sql.ts";
 import {
   type ClaimTake,
   type CompletedAndTaken,
@@ -15,7 +15,7 @@ import {
  */
 export class CompletionBatches {
   readonly #db: Queryable;
-  readonly #batchers = new Map<string, Batcher<CompletionItem, CompletedAndTaken>>();
+  readonly #batchers = new KeyedBatchers<CompletionItem, CompletedAndTaken>();
 
   constructor(db: Queryable) {
     this.#db = db;
@@ -30,12 +30,8 @@ export class CompletionBatches {
   ): Promise<CompletedAndTaken> {
     const { shape, item } = singleChange(jobId, scope, change);
     const kind = take.kind;
-    const key = `${shape.to}|${shape.actor}|${shape.scope}|${shape.from.join(",")}|${kind}`;
-    let batcher = this.#batchers.get(key);
-    if (!batcher) {
-      batcher = new Batcher((items) => completeAndTake(this.#db, shape, kind, items));
-      this.#batchers.set(key, batcher);
-    }
-    return batcher.submit({ ...item, take });
+    return this.#batchers.submit(`${shapeKey(shape)}|${kind}`, { ...item, take }, (items) =>
+      completeAndTake(this.#db, shape, kind, items),
+    );
   }
 }

@@ -65,13 +65,12 @@ function takeSql(
   take: Take,
 ): { picked: string; update: string } {
   const holder = params.add(take.holder);
-  const picked = `SELECT job_id FROM jobs
-       WHERE provider_account_id = ${provider} ${agent ? `AND agent_id = ${agent}` : ""}
-         AND status = ${lit("pending" satisfies JobStatus)}
-         AND (reserved_until IS NULL OR reserved_until <= now() OR reserved_by = ${holder})
-       ORDER BY created_at, job_id
-       LIMIT ${params.add(limit)}
-       FOR UPDATE SKIP LOCKED`;
+  const picked = oldestPending(
+    "j.job_id",
+    `j.provider_account_id = ${provider} ${agent ? `AND j.agent_id = ${agent}` : ""}
+         AND (j.reserved_until IS NULL OR j.reserved_until <= now() OR j.reserved_by = ${holder})`,
+    params.add(limit),
+  );
   if (take.kind === "reserve") {
     const seconds = params.add(take.seconds);
     return {
@@ -81,17 +80,36 @@ function takeSql(
      WHERE jobs.job_id = ANY (ARRAY(SELECT job_id FROM picked))`,
     };
   }
-  const started = take.kind === "start";
-  const status: JobStatus = started ? "running" : "accepted";
   return {
     picked,
-    update: `UPDATE jobs SET status = ${lit(status)}, ${acceptedSets(started ? "now()" : "NULL")},
-         updated_at = now(), changed_by = ${lit("executor" satisfies Actor)},
-         changed_by_account_id = ${provider}
+    update: `UPDATE jobs SET ${claimSets(take.kind, provider)}
      FROM (SELECT ${params.add(take.leaseSeconds)}::float8 AS v_lease_secs,
                   ${params.add(take.executorId)}::text AS v_executor) v
      WHERE jobs.job_id = ANY (ARRAY(SELECT job_id FROM picked))`,
   };
+}
+
+/**
+ * The oldest pending jobs (`jobs j`) meeting `where`, up to `limit`, locked for the statement
+ * that takes them; rows another statement is taking are skipped.
+ */
+function oldestPending(columns: string, where: string, limit: string): string {
+  return `SELECT ${columns} FROM jobs j
+       WHERE j.status = ${lit("pending" satisfies JobStatus)} AND ${where}
+       ORDER BY j.created_at, j.job_id
+       LIMIT ${limit}
+       FOR UPDATE SKIP LOCKED`;
+}
+
+/**
+ * What a claim sets on the jobs it takes (`v`: their `v_lease_secs` and `v_executor`):
+ * accepted, or accepted and started, by the executor of `provider` (a SQL expression).
+ */
+function claimSets(kind: ClaimTake["kind"], provider: string): string {
+  const started = kind === "start";
+  return `status = ${lit(started ? "running" : "accepted")}, ${acceptedSets(started ? "now()" : "NULL")},
+         updated_at = now(), changed_by = ${lit("executor" satisfies Actor)},
+         changed_by_account_id = ${provider}`;
 }
 
 /** Oldest first, as polls hand jobs out. */
@@ -170,17 +188,14 @@ export async function completeAndTake(
   // simpler statement, which costs less than sharing out among one.
   if (items.length === 1) return [await completeAndTakeOne(db, shape, items[0] as CompletionItem)];
   const complete = transitionUpdate(shape, items, TAKE_VALUES);
-  const started = kind === "start";
-  const pending = lit("pending" satisfies JobStatus);
-  const oldest = (
-    owner: string,
-    held: string,
-    limit: string,
-  ) => `SELECT j.job_id, j.agent_id, j.created_at
-         FROM jobs j
-         WHERE j.provider_account_id = ${owner}.provider_account_id AND j.agent_id = ${owner}.agent_id
-           AND j.status = ${pending} AND ${held}
-         ORDER BY j.created_at, j.job_id LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+  // The oldest pending jobs of the agent of `owner` (a row of done or wanted) that are `held`.
+  const oldest = (owner: string, held: string, limit: string) =>
+    oldestPending(
+      "j.job_id, j.agent_id, j.created_at",
+      `j.provider_account_id = ${owner}.provider_account_id AND j.agent_id = ${owner}.agent_id
+         AND ${held}`,
+      limit,
+    );
   const none = "NULL::text AS t_holder, NULL::float8 AS t_lease, NULL::text AS t_executor";
   type Row = JobRow & { done: boolean; ord: number } & Record<`t_${string}`, unknown>;
   const { rows } = await db.query<Row>(
@@ -212,10 +227,7 @@ export async function completeAndTake(
              JOIN free f ON f.agent_id = r.agent_id AND f.rank = r.rank) x
        JOIN done d ON d.ord = x.ord),
      taken AS (
-       UPDATE jobs SET status = ${lit(started ? "running" : "accepted")},
-         ${acceptedSets(started ? "now()" : "NULL")},
-         updated_at = now(), changed_by = ${lit("executor" satisfies Actor)},
-         changed_by_account_id = v.v_provider
+       UPDATE jobs SET ${claimSets(kind, "v.v_provider")}
        FROM picked v
        WHERE jobs.job_id = ANY (ARRAY(SELECT v_job FROM picked)) AND jobs.job_id = v.v_job
        RETURNING v.ord, ${none}, ${JOB_COLUMNS})
@@ -230,8 +242,7 @@ export async function completeAndTake(
     taken: [] as JobRow[],
   }));
   for (const { done, ord, t_holder: _h, t_lease: _l, t_executor: _e, ...row } of rows) {
-    const result = results[ord];
-    if (!result) continue;
+    const result = results[ord] as CompletedAndTaken;
     if (done) result.done = row;
     else result.taken.push(row);
   }

@@ -1,7 +1,7 @@
-import { Batcher } from "../db/batcher.ts";
+import { KeyedBatchers } from "../db/batcher.ts";
 import type { Queryable } from "../db/types.ts";
 import type { JobRow } from "../jobs/model.ts";
-import { type TransitionItem, type TransitionShape, transitionJobs } from "./sql.ts";
+import { shapeKey, type TransitionItem, type TransitionShape, transitionJobs } from "./sql.ts";
 
 /**
  * Transitions outside transactions, batched per shape (`db/batcher.ts`): concurrent accepts,
@@ -9,7 +9,7 @@ import { type TransitionItem, type TransitionShape, transitionJobs } from "./sql
  */
 export class TransitionBatches {
   readonly #db: Queryable;
-  readonly #batchers = new Map<string, Batcher<TransitionItem, JobRow | undefined>>();
+  readonly #batchers = new KeyedBatchers<TransitionItem, JobRow | undefined>();
 
   constructor(db: Queryable) {
     this.#db = db;
@@ -17,12 +17,8 @@ export class TransitionBatches {
 
   /** Applies one job's change with the others of its shape; undefined when nothing matched. */
   apply(shape: TransitionShape, item: TransitionItem): Promise<JobRow | undefined> {
-    const key = `${shape.to}|${shape.actor}|${shape.scope}|${shape.from.join(",")}`;
-    let batcher = this.#batchers.get(key);
-    if (!batcher) {
-      batcher = new Batcher((items) => transitionJobs(this.#db, shape, items));
-      this.#batchers.set(key, batcher);
-    }
-    return batcher.submit(item);
+    return this.#batchers.submit(shapeKey(shape), item, (items) =>
+      transitionJobs(this.#db, shape, items),
+    );
   }
 }

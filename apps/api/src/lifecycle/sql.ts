@@ -34,6 +34,11 @@ export interface TransitionShape {
   scope: Scope["kind"];
 }
 
+/** A name for the shape: changes of one shape share one statement text. */
+export function shapeKey(shape: TransitionShape): string {
+  return `${shape.to}|${shape.actor}|${shape.scope}|${shape.from.join(",")}`;
+}
+
 /** One job's change within a batch of one shape. */
 export type TransitionItem = Omit<TransitionChange, "to" | "from" | "actor"> & {
   jobId: string;
